@@ -1,0 +1,5 @@
+export * from './nats';
+export * from './validation';
+export * from './bundle';
+export * from './decision';
+export * from './jetstream';

@@ -1,0 +1,4 @@
+export * from './ports';
+export * from './tools';
+export * from './nats-server';
+export * from './issuer';
