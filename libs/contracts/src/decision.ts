@@ -54,7 +54,7 @@ export function checkDecisionDocument(value: unknown): DecisionDocumentCheck {
     if (!Array.isArray(raw) || !raw.every((x) => typeof x === 'string')) {
       return { ok: false, message: 'decision.reasons must be an array of strings' };
     }
-    reasons = raw as string[];
+    reasons = raw;
   }
   return { ok: true, document: { ...value, allow: value.allow, reasons } };
 }

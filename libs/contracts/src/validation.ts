@@ -87,7 +87,7 @@ export class Reader {
   stringArray(field: string): string[] {
     const v = this.value[field];
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) this.fail(field, 'must be an array of strings');
-    return v as string[];
+    return v;
   }
 
   object(field: string): Reader {

@@ -111,10 +111,10 @@ export class TokenIssuer {
       const token = await this.mint({
         sub: b.sub,
         claims: b.claims as Record<string, unknown> | undefined,
-        ttl: b.ttl as number | undefined,
+        ttl: b.ttl,
         audience: typeof b.aud === 'string' ? b.aud : undefined,
       });
-      return send(200, { access_token: token, token_type: 'Bearer', expires_in: (b.ttl as number | undefined) ?? 300 });
+      return send(200, { access_token: token, token_type: 'Bearer', expires_in: (b.ttl) ?? 300 });
     }
     send(404, { error: 'not found' });
   }

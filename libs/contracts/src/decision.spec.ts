@@ -1,0 +1,98 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { checkDecisionDocument, parseDecisionEvent, DECISION_EVENT_SCHEMA, type DecisionEvent } from './decision';
+import { parseBundlePointer, BUNDLE_POINTER_SCHEMA } from './bundle';
+import { ContractViolation } from './validation';
+
+function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
+  return {
+    schema: DECISION_EVENT_SCHEMA,
+    decision_id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    path: 'portcullis/decision',
+    enforcer_id: 'enf-1',
+    bundle: { name: 'default', version: 3, digest: 'a'.repeat(64) },
+    connection: 'crm',
+    protocol: 'http',
+    subject: 'fn-reader',
+    input: { request: { method: 'GET' } },
+    result: { allow: true, reasons: [] },
+    outcome: 'allow',
+    reasons: [],
+    error: null,
+    status: 200,
+    request: { method: 'GET', path: '/customers' },
+    metrics: { timer_eval_ns: 1200, timer_total_ns: 90000 },
+    ...over,
+  };
+}
+
+describe('decision document check', () => {
+  it('a document without a boolean allow is malformed, never an allow', () => {
+    for (const v of [undefined, null, true, [], {}, { allow: 'true' }, { allow: 1 }]) {
+      assert.equal(checkDecisionDocument(v).ok, false, JSON.stringify(v));
+    }
+  });
+
+  it('reasons must be strings; obligations beyond allow are kept', () => {
+    assert.equal(checkDecisionDocument({ allow: false, reasons: [1] }).ok, false);
+    const r = checkDecisionDocument({ allow: false, reasons: ['no'], mask: { fields: [] } });
+    assert.ok(r.ok);
+    assert.deepEqual(r.document.reasons, ['no']);
+    assert.deepEqual(r.document.mask, { fields: [] });
+  });
+
+  it('missing reasons default to an empty list', () => {
+    const r = checkDecisionDocument({ allow: true });
+    assert.ok(r.ok);
+    assert.deepEqual(r.document.reasons, []);
+  });
+});
+
+describe('decision event contract', () => {
+  it('a well-formed event round-trips through JSON unchanged', () => {
+    const e = event();
+    assert.deepEqual(parseDecisionEvent(JSON.parse(JSON.stringify(e))), e);
+  });
+
+  it('an unknown outcome is a contract violation naming the field', () => {
+    assert.throws(
+      () => parseDecisionEvent({ ...event(), outcome: 'maybe' }),
+      (err: ContractViolation) => err instanceof ContractViolation && err.field === 'outcome',
+    );
+  });
+
+  it('an enforcer id that could escape its NATS subject is refused', () => {
+    assert.throws(() => parseDecisionEvent({ ...event(), enforcer_id: 'a.>' }), /enforcer_id/);
+  });
+
+  it('nested fields are named with their path', () => {
+    assert.throws(
+      () => parseDecisionEvent({ ...event(), bundle: { name: 'default', version: 'x', digest: null } }),
+      /bundle\.version/,
+    );
+  });
+});
+
+describe('bundle pointer contract', () => {
+  const good = {
+    schema: BUNDLE_POINTER_SCHEMA,
+    bundle: 'default',
+    version: 2,
+    digest: 'b'.repeat(64),
+    data_digest: 'c'.repeat(64),
+    entrypoint: 'portcullis/decision',
+    activated_at: new Date().toISOString(),
+    activated_by: 'alice',
+  };
+
+  it('accepts a well-formed pointer', () => {
+    assert.deepEqual(parseBundlePointer(good), good);
+  });
+
+  it('rejects a digest that is not hex sha256 and a version below 1', () => {
+    assert.throws(() => parseBundlePointer({ ...good, digest: 'sha256:abc' }), /digest/);
+    assert.throws(() => parseBundlePointer({ ...good, version: 0 }), /version/);
+  });
+});
