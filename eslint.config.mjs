@@ -44,7 +44,7 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['**/*.spec.ts', 'e2e/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*-spec.ts', 'e2e/**/*.ts', '**/*.test-support.ts'],
     rules: {
       '@typescript-eslint/no-floating-promises': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

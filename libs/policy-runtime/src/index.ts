@@ -1,0 +1,5 @@
+export { loadPolicy, DECISION_ENTRYPOINT, type LoadedPolicy, type LoadPolicyOptions, type EvaluateOptions } from './policy.loader';
+export { PolicyEvaluationError, POLICY_ERROR_CODES, type PolicyErrorCode } from './policy-evaluation.error';
+export { PROVIDED_BUILTINS, SDK_BUILTINS } from './host.builtins';
+export { CAPABILITIES_FILE } from './capabilities';
+export { readBundleFile } from './bundle-archive';

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { REPO_ROOT } from '@portcullis/testing';
+import { CAPABILITIES_FILE } from './capabilities';
+import { compileWasm, opaEval, type Modules } from './opa-cli.test-support';
+import { loadPolicy, type LoadedPolicy } from './policy.loader';
+
+const REGO_DIR = join(REPO_ROOT, 'rego');
+
+/** Every file under rego/, tests included: the dev stack uploads the directory as one bundle. */
+function regoModules(dir = REGO_DIR, out: Modules = {}): Modules {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) regoModules(p, out);
+    else if (name.endsWith('.rego')) out[relative(REGO_DIR, p)] = readFileSync(p, 'utf8');
+  }
+  return out;
+}
+
+function call(method: string, path: string, roles: string[]): unknown {
+  return {
+    identity: { subject: 'svc-a', issuer: 'http://127.0.0.1:8900', audience: ['portcullis-enforcer'], claims: { roles } },
+    connection: { name: 'crm', type: 'http', labels: {} },
+    request: { method, path, query: {}, headers: { accept: 'application/json' }, body: null },
+    context: {
+      time: '2024-06-14T11:00:00Z',
+      time_ns: 1718362800000000000,
+      enforcer_id: 'dev',
+      source_ip: '127.0.0.1',
+      request_id: 'r-1',
+    },
+  };
+}
+
+void describe('rego/ library and the crm example, compiled as the dev stack uploads them', () => {
+  const modules = regoModules();
+  let policy: LoadedPolicy;
+  before(async () => {
+    policy = await loadPolicy(compileWasm(modules, { capabilities: CAPABILITIES_FILE }), {});
+  });
+
+  void it('a crm-reader may GET a customer', () => {
+    assert.deepEqual(policy.evaluate(call('GET', '/customers/7', ['crm-reader'])), {
+      allow: true,
+      reasons: ['crm: reading customers is allowed for crm-reader'],
+    });
+  });
+
+  void it('a crm-reader may not DELETE, and the reason says which role is missing', () => {
+    assert.deepEqual(policy.evaluate(call('DELETE', '/customers/7', ['crm-reader'])), {
+      allow: false,
+      reasons: ['crm: deleting a customer requires role crm-admin'],
+    });
+  });
+
+  const samples: [string, string, string[]][] = [
+    ['GET', '/customers', ['crm-reader']],
+    ['DELETE', '/customers/7', ['crm-admin']],
+    ['DELETE', '/customers/7', ['crm-reader', 'crm-admin']],
+    ['GET', '/customers', []],
+    ['POST', '/customers', ['crm-admin']],
+    ['PUT', '/echo/x', ['crm-reader']],
+    ['GET', '/customers/7/cards', ['crm-reader']],
+  ];
+  for (const [method, path, roles] of samples) {
+    void it(`WASM and opa eval agree on ${method} ${path} for roles [${roles.join(', ')}]`, () => {
+      const input = call(method, path, roles);
+      const expected = opaEval(modules, input);
+      assert.notEqual(expected, undefined);
+      assert.deepEqual(policy.evaluate(input), expected);
+    });
+  }
+});
