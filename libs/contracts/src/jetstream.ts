@@ -28,12 +28,21 @@ export interface JetStreamTopology {
 }
 
 /**
+ * Who calls {@link ensureJetStreamTopology}: the control plane `owns` the resources and brings
+ * their configuration up to date; an enforcer is a `client` that only creates what is missing
+ * (so it can start before any control plane) and never rewrites what exists, so one enforcer
+ * with a stale replica setting cannot reconfigure a cluster's streams.
+ */
+export type TopologyRole = 'owner' | 'client';
+
+/**
  * Creates (or opens, when they exist) every JetStream resource Portcullis uses. Idempotent, so
  * both the control plane and enforcers call it at start; whoever comes first creates.
  */
 export async function ensureJetStreamTopology(
   nc: NatsConnection,
   opts: JetStreamTopologyOptions = DEFAULT_TOPOLOGY,
+  role: TopologyRole = 'owner',
 ): Promise<JetStreamTopology> {
   const jsm = await jetstreamManager(nc);
   const stream = {
@@ -46,23 +55,37 @@ export async function ensureJetStreamTopology(
     max_age: nanos(opts.decisionMaxAgeMs),
     duplicate_window: nanos(opts.duplicateWindowMs),
   };
-  try {
-    await jsm.streams.info(stream.name);
-    await jsm.streams.update(stream.name, stream);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await jsm.streams.add(stream);
-  }
+  const streamExists = async (name: string): Promise<boolean> => {
+    try {
+      await jsm.streams.info(name);
+      return true;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return false;
+    }
+  };
+  const exists = await streamExists(stream.name);
+  if (!exists) await jsm.streams.add(stream);
+  else if (role === 'owner') await jsm.streams.update(stream.name, stream);
+
   const kvm = new Kvm(nc);
-  const bundles = await kvm.create(NATS_NAMES.bundlePointersBucket, { history: 16, replicas: opts.replicas });
-  const enforcers = await kvm.create(NATS_NAMES.enforcerStatusBucket, {
+  const openKv = async (name: string, kvOpts: Parameters<Kvm['create']>[1]): Promise<KV> => {
+    // Kvm.open binds without checking, so look for the bucket's backing stream first.
+    if (role === 'client' && (await streamExists(`KV_${name}`))) return kvm.open(name);
+    return kvm.create(name, kvOpts);
+  };
+  const bundles = await openKv(NATS_NAMES.bundlePointersBucket, { history: 16, replicas: opts.replicas });
+  const enforcers = await openKv(NATS_NAMES.enforcerStatusBucket, {
     history: 1,
     replicas: opts.replicas,
     // An enforcer that stops reporting disappears from the status view after a day.
     ttl: 24 * 3600 * 1000,
   });
   const objm = new Objm(nc);
-  const artifacts = await objm.create(NATS_NAMES.bundleArtifactsStore, { replicas: opts.replicas });
+  const artifacts =
+    role === 'client' && (await streamExists(`OBJ_${NATS_NAMES.bundleArtifactsStore}`))
+      ? await objm.open(NATS_NAMES.bundleArtifactsStore)
+      : await objm.create(NATS_NAMES.bundleArtifactsStore, { replicas: opts.replicas });
   return { bundles, artifacts, enforcers };
 }
 

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { NAME_PATTERN, isObject } from '@portcullis/contracts';
+import { ConfigError, EnvReader, redactUrl, type LogLevel } from '@portcullis/platform';
+
+/** One upstream the enforcer protects, addressed by callers as `/<name>/<rest>`. */
+export interface ConnectionConfig {
+  name: string;
+  type: 'http';
+  /** Base URL; `<rest>` is appended to its path. Never logged with userinfo. */
+  url: URL;
+  labels: Record<string, string>;
+}
+
+export type FailMode = 'closed' | 'open';
+
+/**
+ * The enforcer's whole configuration, validated once at boot by {@link loadEnforcerConfig}.
+ * Tests build it directly (ports 0 are allowed and mean "pick a free one").
+ */
+export interface EnforcerConfig {
+  enforcerId: string;
+  host: string;
+  port: number;
+  adminPort: number;
+  bundle: string;
+  connections: ConnectionConfig[];
+  natsUrl: string;
+  jetStreamReplicas: number;
+  auth: { issuer: string; audience: string[]; jwksUrl?: string };
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  requestTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  failMode: FailMode;
+  /** How often the enforcer re-reports its status to the enforcer KV bucket. */
+  statusIntervalMs: number;
+  /** Decision events held in memory while NATS is unreachable; beyond that they are dropped (counted). */
+  eventQueueMax: number;
+  logLevel: LogLevel;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const FAIL_MODES = ['closed', 'open'] as const;
+
+/** Reads and validates every enforcer setting; throws {@link ConfigError} naming the first bad key. */
+export function loadEnforcerConfig(env: Record<string, string | undefined> = process.env): EnforcerConfig {
+  const r = new EnvReader(env);
+  const enforcerId = r.optionalString('ENFORCER_ID') ?? idFromHostname(hostname());
+  if (!NAME_PATTERN.test(enforcerId)) {
+    throw new ConfigError('ENFORCER_ID', `must match ${String(NAME_PATTERN)}, got "${enforcerId}"`);
+  }
+  const bundle = r.string('ENFORCER_BUNDLE', 'default');
+  if (!NAME_PATTERN.test(bundle)) {
+    throw new ConfigError('ENFORCER_BUNDLE', `must match ${String(NAME_PATTERN)}, got "${bundle}"`);
+  }
+  const port = r.port('ENFORCER_PORT', 8800);
+  const adminPort = r.port('ENFORCER_ADMIN_PORT', 8801);
+  if (port !== 0 && port === adminPort) {
+    throw new ConfigError('ENFORCER_ADMIN_PORT', 'must differ from ENFORCER_PORT (every proxy path belongs to a connection)');
+  }
+  const connectionsFile = r.string('ENFORCER_CONNECTIONS_FILE');
+  const audience = r.list('AUTH_AUDIENCE', ['portcullis-enforcer']);
+  if (audience.length === 0) throw new ConfigError('AUTH_AUDIENCE', 'must name at least one audience');
+  const jwksUrl = r.optionalString('AUTH_JWKS_URL') === undefined ? undefined : r.url('AUTH_JWKS_URL');
+  return {
+    enforcerId,
+    host: r.string('ENFORCER_HOST', '127.0.0.1'),
+    port,
+    adminPort,
+    bundle,
+    connections: loadConnectionsFile(connectionsFile),
+    natsUrl: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    jetStreamReplicas: r.int('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
+    auth: { issuer: r.url('AUTH_ISSUER'), audience, ...(jwksUrl ? { jwksUrl } : {}) },
+    maxBodyBytes: r.int('ENFORCER_MAX_BODY_BYTES', 1_048_576, { min: 0, max: 64 * 1_048_576 }),
+    maxHeaderBytes: r.int('ENFORCER_MAX_HEADER_BYTES', 16_384, { min: 1024, max: 1_048_576 }),
+    requestTimeoutMs: r.int('ENFORCER_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
+    upstreamTimeoutMs: r.int('ENFORCER_UPSTREAM_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
+    failMode: r.oneOf('ENFORCER_FAIL_MODE', FAIL_MODES, 'closed'),
+    statusIntervalMs: r.int('ENFORCER_STATUS_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
+    eventQueueMax: r.int('ENFORCER_EVENT_QUEUE_MAX', 10_000, { min: 1, max: 1_000_000 }),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+/** Host names carry dots and upper case; enforcer ids travel in NATS subjects, so they cannot. */
+export function idFromHostname(host: string): string {
+  const id = host
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
+  return id === '' ? 'enforcer' : id;
+}
+
+function loadConnectionsFile(path: string): ConnectionConfig[] {
+  const key = 'ENFORCER_CONNECTIONS_FILE';
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'read error';
+    throw new ConfigError(key, `cannot be read (${code}): ${path}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(key, `is not valid JSON (${err instanceof Error ? err.message : String(err)}): ${path}`);
+  }
+  return parseConnections(json, key);
+}
+
+/**
+ * Validates `{ connections: [{ name, type: "http", url, labels? }] }`. Errors name the config key
+ * and the offending entry (`connections[2] "crm": url ...`) so the operator can fix it at once.
+ */
+export function parseConnections(json: unknown, key = 'ENFORCER_CONNECTIONS_FILE'): ConnectionConfig[] {
+  if (!isObject(json) || !Array.isArray(json.connections)) {
+    throw new ConfigError(key, 'must contain {"connections": [ ... ]}');
+  }
+  const seen = new Set<string>();
+  return json.connections.map((entry: unknown, i): ConnectionConfig => {
+    const at = (name?: unknown) => `connections[${i}]${typeof name === 'string' ? ` "${name}"` : ''}`;
+    if (!isObject(entry)) throw new ConfigError(key, `${at()} must be an object`);
+    const { name, type, url, labels } = entry;
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+      throw new ConfigError(key, `${at(name)}: name must match ${String(NAME_PATTERN)}`);
+    }
+    if (seen.has(name)) throw new ConfigError(key, `${at(name)}: name is used twice`);
+    seen.add(name);
+    if (type !== 'http') throw new ConfigError(key, `${at(name)}: type must be "http", got ${JSON.stringify(type)}`);
+    if (typeof url !== 'string') throw new ConfigError(key, `${at(name)}: url must be a string`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(key, `${at(name)}: url is not a URL: "${redactUrl(url)}"`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new ConfigError(key, `${at(name)}: url must be http or https, got "${parsed.protocol}"`);
+    }
+    if (parsed.search !== '' || parsed.hash !== '') {
+      throw new ConfigError(key, `${at(name)}: url must not carry a query or fragment`);
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      throw new ConfigError(key, `${at(name)}: url must not carry credentials`);
+    }
+    const lbls: Record<string, string> = {};
+    if (labels !== undefined) {
+      if (!isObject(labels)) throw new ConfigError(key, `${at(name)}: labels must be an object of strings`);
+      for (const [k, v] of Object.entries(labels)) {
+        if (typeof v !== 'string') throw new ConfigError(key, `${at(name)}: labels.${k} must be a string`);
+        lbls[k] = v;
+      }
+    }
+    return { name, type: 'http', url: parsed, labels: lbls };
+  });
+}

@@ -1,0 +1,93 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DECISION_EVENT_SCHEMA, type DecisionEvent } from '@portcullis/contracts';
+import { Logger } from '@portcullis/platform';
+import { EnforcerMetrics } from '../metrics/enforcer.metrics';
+import { NatsClient } from '../nats/nats.client';
+import { scrubCredentials } from './credential.scrubber';
+import { DecisionPublisher } from './decision.publisher';
+
+function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
+  return {
+    schema: DECISION_EVENT_SCHEMA,
+    decision_id: '00000000-0000-4000-8000-000000000001',
+    timestamp: new Date().toISOString(),
+    path: 'portcullis/decision',
+    enforcer_id: 'e1',
+    bundle: { name: 'default', version: 1, digest: 'a'.repeat(64) },
+    connection: 'crm',
+    protocol: 'http',
+    subject: 'fn',
+    input: {
+      request: {
+        method: 'GET',
+        path: '/x',
+        headers: { Authorization: 'Bearer eyJ.secret.sig', cookie: 's=secret', 'proxy-authorization': 'Basic c2VjcmV0', accept: '*/*' },
+        body: null,
+      },
+      nested: { headers: { authorization: 'Bearer other-secret' } },
+    },
+    result: { allow: true, reasons: [] },
+    outcome: 'allow',
+    reasons: [],
+    error: null,
+    status: 200,
+    request: { method: 'GET', path: '/x' },
+    metrics: { timer_eval_ns: 1, timer_total_ns: 2 },
+    ...over,
+  };
+}
+
+const quiet = () => new Logger('test', 'error', () => undefined);
+
+describe('decision events', () => {
+  it('credentials are scrubbed from every headers object in the input, even if an adapter forgot', () => {
+    const text = JSON.stringify(scrubCredentials(event()));
+    assert.doesNotMatch(text, /secret/);
+    assert.doesNotMatch(text, /c2VjcmV0/);
+    assert.match(text, /"accept":"\*\/\*"/);
+  });
+
+  it('the published bytes never contain credentials', () => {
+    const metrics = new EnforcerMetrics();
+    const p = new DecisionPublisher(new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet()), { enforcerId: 'e1', queueMax: 10 }, metrics, quiet());
+    const text = Buffer.from(p.encode(event())).toString('utf8');
+    assert.doesNotMatch(text, /secret|c2VjcmV0/);
+  });
+
+  it('an event too large for NATS loses the request body, not the decision', () => {
+    const metrics = new EnforcerMetrics();
+    const p = new DecisionPublisher(new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet()), { enforcerId: 'e1', queueMax: 10, maxEventBytes: 4096 }, metrics, quiet());
+    const big = event({ input: { request: { method: 'POST', path: '/x', headers: {}, body: 'x'.repeat(10_000) } } });
+    const decoded = JSON.parse(Buffer.from(p.encode(big)).toString('utf8')) as DecisionEvent;
+    assert.deepEqual(decoded.input?.request, { method: 'POST', path: '/x', headers: {}, body: null, body_omitted: true });
+    assert.equal(decoded.outcome, 'allow');
+  });
+
+  it('events beyond the queue bound are dropped, counted and logged, never silently', async () => {
+    const metrics = new EnforcerMetrics();
+    const lines: string[] = [];
+    const logger = new Logger('test', 'info', (l) => lines.push(l));
+    // Never started, so never connected: everything stays queued.
+    const nats = new NatsClient('nats://127.0.0.1:1', 't', metrics, logger);
+    const p = new DecisionPublisher(nats, { enforcerId: 'e1', queueMax: 3 }, metrics, logger);
+    for (let i = 0; i < 5; i++) p.enqueue(event());
+    assert.equal(p.depth, 3);
+    const dropped = await metrics.eventsDropped.get();
+    assert.equal(dropped.values.find((v) => v.labels.reason === 'queue_full')?.value, 2);
+    assert.equal((await metrics.eventQueueDepth.get()).values[0].value, 3);
+    assert.ok(lines.some((l) => /decision event queue full/.test(l)), 'the drop was not logged');
+  });
+
+  it('events still queued at shutdown without NATS are counted as dropped', async () => {
+    const metrics = new EnforcerMetrics();
+    const nats = new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet());
+    const p = new DecisionPublisher(nats, { enforcerId: 'e1', queueMax: 10, flushTimeoutMs: 50 }, metrics, quiet());
+    await p.start();
+    p.enqueue(event());
+    p.enqueue(event());
+    await p.stop();
+    const dropped = await metrics.eventsDropped.get();
+    assert.equal(dropped.values.find((v) => v.labels.reason === 'shutdown')?.value, 2);
+  });
+});

@@ -1,0 +1,162 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { CREDENTIAL_HEADERS } from '../events/credential.scrubber';
+
+/** Methods the enforcer forwards; others (TRACE, CONNECT, WebDAV …) are refused with 405. */
+export const ALLOWED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus the legacy ones proxies also drop. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
+
+/** The parts of a parsed request the ambiguity rules look at (node's IncomingMessage fits). */
+export interface RequestHead {
+  method?: string;
+  url?: string;
+  httpVersion: string;
+  rawHeaders: string[];
+}
+
+export type HeadCheck = { ok: true; target: string } | { ok: false; status: 400 | 405; reason: string };
+
+/**
+ * Rejects requests that two HTTP implementations could read differently (the root of request
+ * smuggling and routing confusion): duplicate Host or Content-Length, Transfer-Encoding on
+ * HTTP/1.0 or together with Content-Length or with a coding other than chunked, an absolute-form
+ * target whose authority disagrees with Host, and unknown methods. Returns the origin-form target.
+ */
+export function checkRequestHead(head: RequestHead): HeadCheck {
+  const method = head.method ?? '';
+  if (!ALLOWED_METHODS.has(method)) return { ok: false, status: 405, reason: `method ${method || '(none)'} is not allowed` };
+  const counts = headerCounts(head.rawHeaders);
+  const host = headerValues(head.rawHeaders, 'host');
+  if ((counts.get('host') ?? 0) > 1) return { ok: false, status: 400, reason: 'more than one Host header' };
+  if ((counts.get('content-length') ?? 0) > 1) return { ok: false, status: 400, reason: 'more than one Content-Length header' };
+  const te = headerValues(head.rawHeaders, 'transfer-encoding');
+  if (te.length > 0) {
+    if (head.httpVersion === '1.0') return { ok: false, status: 400, reason: 'Transfer-Encoding is not allowed on HTTP/1.0' };
+    if (counts.has('content-length')) {
+      return { ok: false, status: 400, reason: 'Transfer-Encoding and Content-Length together' };
+    }
+    if (te.length > 1 || te[0].trim().toLowerCase() !== 'chunked') {
+      return { ok: false, status: 400, reason: 'Transfer-Encoding other than a single "chunked"' };
+    }
+  }
+  const url = head.url ?? '';
+  if (url.startsWith('/')) return { ok: true, target: url };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return { ok: false, status: 400, reason: 'absolute-form request target is not a URL' };
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      return { ok: false, status: 400, reason: 'request target must not carry userinfo' };
+    }
+    if (host.length === 0 || host[0].toLowerCase() !== parsed.host.toLowerCase()) {
+      return { ok: false, status: 400, reason: 'absolute-form request target disagrees with the Host header' };
+    }
+    // Recover the target exactly as sent: URL parsing would already have normalized it.
+    const afterAuthority = url.slice(url.indexOf('//') + 2);
+    const slash = afterAuthority.search(/[/?]/);
+    const rest = slash === -1 ? '/' : afterAuthority.slice(slash);
+    return { ok: true, target: rest.startsWith('?') ? `/${rest}` : rest };
+  }
+  return { ok: false, status: 400, reason: 'request target must be origin-form (/path) or absolute-form' };
+}
+
+function headerCounts(raw: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Every value of a header as sent, duplicates included (node's parsed headers drop some). */
+export function headerValues(raw: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === name) out.push(raw[i + 1]);
+  return out;
+}
+
+/** Names a Connection header lists, which are hop-by-hop for this message only. */
+function connectionNamed(connectionValues: string[]): Set<string> {
+  const names = new Set<string>();
+  for (const v of connectionValues) for (const n of v.split(',')) if (n.trim() !== '') names.add(n.trim().toLowerCase());
+  return names;
+}
+
+function dropped(name: string, named: Set<string>): boolean {
+  return HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('proxy-') || CREDENTIAL_HEADERS.has(name);
+}
+
+/**
+ * Headers the policy sees: lower-cased, without hop-by-hop headers, credentials or the
+ * enforcer's own `x-portcullis-*` namespace; repeated headers joined with ", ".
+ */
+export function policyHeaders(raw: string[]): Record<string, string> {
+  const named = connectionNamed(headerValues(raw, 'connection'));
+  const out: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (dropped(name, named) || name.startsWith('x-portcullis-')) continue;
+    out[name] = name in out ? `${out[name]}, ${raw[i + 1]}` : raw[i + 1];
+  }
+  return out;
+}
+
+export interface ForwardContext {
+  upstreamHost: string;
+  sourceIp: string;
+  decisionId: string;
+  bodyLength: number | null;
+}
+
+/**
+ * Headers sent upstream: the caller's, minus hop-by-hop headers, credentials, `x-portcullis-*`,
+ * Host and Content-Length (both recomputed), plus X-Forwarded-For/-Proto and the decision id.
+ * The upstream receives no caller credentials; it trusts the enforcer instead.
+ */
+export function upstreamHeaders(raw: string[], ctx: ForwardContext): OutgoingHttpHeaders {
+  const named = connectionNamed(headerValues(raw, 'connection'));
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (dropped(name, named) || name.startsWith('x-portcullis-')) continue;
+    // Expect: the body is already buffered and sent whole, so 100-continue has no meaning upstream.
+    if (name === 'host' || name === 'content-length' || name === 'x-forwarded-proto' || name === 'expect') continue;
+    (out[name] ??= []).push(raw[i + 1]);
+  }
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, values] of Object.entries(out)) headers[name] = values.length === 1 ? values[0] : values;
+  const xff = out['x-forwarded-for'];
+  headers['x-forwarded-for'] = xff ? `${xff.join(', ')}, ${ctx.sourceIp}` : ctx.sourceIp;
+  headers['x-forwarded-proto'] = 'http';
+  headers.host = ctx.upstreamHost;
+  headers['x-portcullis-decision-id'] = ctx.decisionId;
+  if (ctx.bodyLength !== null) headers['content-length'] = String(ctx.bodyLength);
+  return headers;
+}
+
+/** Upstream response headers returned to the caller, minus hop-by-hop ones. */
+export function responseHeaders(headers: IncomingHttpHeaders, decisionId: string): OutgoingHttpHeaders {
+  const named = connectionNamed(typeof headers.connection === 'string' ? [headers.connection] : []);
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('x-portcullis-')) continue;
+    out[name] = value;
+  }
+  out['x-portcullis-decision-id'] = decisionId;
+  return out;
+}

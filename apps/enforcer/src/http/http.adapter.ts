@@ -1,0 +1,434 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Agent as HttpAgent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { DecisionErrorCode, JsonObject } from '@portcullis/contracts';
+import { AuthenticationError, TokenVerifier } from '@portcullis/identity';
+import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
+import type { ConnectionConfig } from '../config/enforcer.config';
+import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
+import type { DecisionPipeline } from '../pipeline/decision.pipeline';
+import type { CallMeta, Decision, IdentityResult } from '../pipeline/decision.types';
+import {
+  ALLOWED_METHODS,
+  checkRequestHead,
+  headerValues,
+  policyHeaders,
+  responseHeaders,
+  upstreamHeaders,
+} from './http-message.rules';
+import { canonicalizeTarget } from './request-target.canonicalizer';
+
+export interface HttpAdapterOptions {
+  host: string;
+  port: number;
+  connections: ConnectionConfig[];
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  requestTimeoutMs: number;
+  upstreamTimeoutMs: number;
+}
+
+/** Something that turns a bearer token into an identity or throws AuthenticationError. */
+export interface TokenVerifierLike {
+  verify(token: string): Promise<import('@portcullis/identity').VerifiedIdentity>;
+}
+
+interface Upstream {
+  config: ConnectionConfig;
+  basePath: string;
+  agent: HttpAgent;
+  request: typeof httpRequest;
+}
+
+/** Statuses the adapter may send itself; anything else comes from the upstream. */
+type RejectStatus = 400 | 401 | 403 | 404 | 405 | 408 | 413 | 431 | 500 | 502 | 503 | 504;
+
+/**
+ * The HTTP protocol adapter: a reverse proxy on plain node:http. It turns each request into a
+ * {@link PipelineRequest} (strict parsing, canonical target, verified identity, bounded body),
+ * enforces the pipeline's decision, and forwards allowed calls to `<url>/<rest>` exactly as the
+ * policy saw them. Nothing is sent upstream before the decision.
+ */
+export class HttpAdapter implements Component {
+  readonly name = 'http-proxy';
+  private server: Server | null = null;
+  private readonly upstreams = new Map<string, Upstream>();
+  private boundPort = 0;
+
+  constructor(
+    private readonly opts: HttpAdapterOptions,
+    private readonly pipeline: DecisionPipeline,
+    private readonly verifier: TokenVerifierLike,
+    private readonly metrics: EnforcerMetrics,
+    private readonly logger: Logger,
+  ) {
+    for (const c of opts.connections) {
+      const https = c.url.protocol === 'https:';
+      this.upstreams.set(c.name, {
+        config: c,
+        basePath: c.url.pathname.replace(/\/+$/, ''),
+        agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
+        request: https ? httpsRequest : httpRequest,
+      });
+    }
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer({
+      maxHeaderSize: this.opts.maxHeaderBytes,
+      requestTimeout: this.opts.requestTimeoutMs,
+      headersTimeout: Math.min(this.opts.requestTimeoutMs, 10_000),
+      connectionsCheckingInterval: Math.min(1000, this.opts.requestTimeoutMs),
+      requireHostHeader: true,
+      joinDuplicateHeaders: false,
+      insecureHTTPParser: false,
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.onClientError(err, socket));
+    // CONNECT and Upgrade would bypass request handling entirely; refuse them explicitly.
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => this.refuseRaw(req, socket, 405, 'method CONNECT is not allowed'));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.refuseRaw(req, socket, 400, 'protocol upgrades are not supported'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    this.server = server;
+  }
+
+  /** Stops accepting, lets in-flight calls finish (bounded), then closes what is left. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const timer = setTimeout(() => server.closeAllConnections(), 5000);
+    await closed;
+    clearTimeout(timer);
+    for (const u of this.upstreams.values()) u.agent.destroy();
+  }
+
+  health(): Health {
+    return this.server ? { state: 'ok', detail: `listening on ${this.opts.host}:${this.boundPort}` } : { state: 'stopped' };
+  }
+
+  private meta(req: IncomingMessage, path: string, connectionName: string | null): CallMeta {
+    return {
+      decisionId: randomUUID(),
+      protocol: 'http',
+      startNs: process.hrtime.bigint(),
+      receivedAt: Date.now(),
+      sourceIp: req.socket.remoteAddress ?? '',
+      summary: { method: req.method ?? '', path },
+      connectionName,
+    };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const head = checkRequestHead(req);
+    if (!head.ok) {
+      const meta = this.meta(req, (req.url ?? '').slice(0, 8192), null);
+      if (head.status === 405) res.setHeader('allow', [...ALLOWED_METHODS].join(', '));
+      return this.refuse(res, this.pipeline.reject(meta, head.reason), head.status, true);
+    }
+    const target = canonicalizeTarget(head.target);
+    if (!target.ok) {
+      const meta = this.meta(req, head.target.slice(0, 8192), null);
+      return this.refuse(res, this.pipeline.reject(meta, target.reason), 400, true);
+    }
+    const meta = this.meta(req, target.path, target.connection === '' ? null : target.connection);
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > this.opts.maxBodyBytes) {
+      return this.refuse(res, this.pipeline.reject(meta, `request body larger than ${this.opts.maxBodyBytes} bytes`), 413, true);
+    }
+    // Authenticate before revealing whether a connection exists.
+    const identity = await this.authenticate(req);
+    const upstream = this.upstreams.get(target.connection) ?? null;
+    let body: Buffer | null = null;
+    if (identity.ok && upstream) {
+      const read = await this.readBody(req);
+      if (read === 'too_large') {
+        return this.refuse(res, this.pipeline.reject(meta, `request body larger than ${this.opts.maxBodyBytes} bytes`), 413, true);
+      }
+      if (read === 'aborted') return;
+      body = read;
+    }
+    const request: JsonObject = {
+      method: req.method ?? '',
+      path: target.path,
+      query: target.query,
+      headers: policyHeaders(req.rawHeaders),
+      body: parseBody(body, req.headers['content-type']),
+    };
+    const decision = this.pipeline.decide({
+      ...meta,
+      identity,
+      connection: upstream ? { name: upstream.config.name, type: 'http', labels: upstream.config.labels } : null,
+      request,
+    });
+    if (!decision.forward || !upstream) {
+      return this.refuse(res, decision, statusFor(decision.code), false, identity.ok ? undefined : identity.code);
+    }
+    this.forward(req, res, decision, upstream, target.path, target.rawQuery, body);
+  }
+
+  private async authenticate(req: IncomingMessage): Promise<IdentityResult> {
+    try {
+      const values = headerValues(req.rawHeaders, 'authorization');
+      const token = TokenVerifier.bearer(values.length > 1 ? values : values[0]);
+      return { ok: true, identity: await this.verifier.verify(token) };
+    } catch (err) {
+      if (err instanceof AuthenticationError) return { ok: false, code: err.code, message: err.message };
+      this.logger.error('token verification failed unexpectedly', { error: errorMessage(err) });
+      return { ok: false, code: 'jwks_unavailable', message: 'token could not be verified' };
+    }
+  }
+
+  /** Buffers the whole body up to the cap: the policy may look at it, and nothing goes upstream before the decision. */
+  private readBody(req: IncomingMessage): Promise<Buffer | 'too_large' | 'aborted'> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const finish = (v: Buffer | 'too_large' | 'aborted') => {
+        if (done) return;
+        done = true;
+        req.off('data', onData);
+        resolve(v);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.opts.maxBodyBytes) {
+          req.pause();
+          finish('too_large');
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => finish(Buffer.concat(chunks, size)));
+      req.once('error', () => finish('aborted'));
+      req.once('close', () => finish(req.complete ? Buffer.concat(chunks, size) : 'aborted'));
+    });
+  }
+
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    decision: Decision,
+    upstream: Upstream,
+    path: string,
+    rawQuery: string | null,
+    body: Buffer | null,
+  ): void {
+    const decisionId = decision.meta.decisionId;
+    const hasBody = body !== null && (body.length > 0 || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
+    const url = upstream.config.url;
+    const headers: OutgoingHttpHeaders = upstreamHeaders(req.rawHeaders, {
+      upstreamHost: url.host,
+      sourceIp: decision.meta.sourceIp,
+      decisionId,
+      bodyLength: hasBody && body ? body.length : null,
+    });
+    let recorded = false;
+    const record = (status: number, error?: string) => {
+      if (recorded) return;
+      recorded = true;
+      this.pipeline.complete(decision, error ? { status, error: { code: 'upstream_failed', message: error } } : { status });
+    };
+    this.metrics.proxySeconds.observe({ outcome: decision.outcome }, Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9);
+    const upstreamReq = upstream.request({
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      method: req.method,
+      path: `${upstream.basePath}${path}${rawQuery !== null ? `?${rawQuery}` : ''}`,
+      headers,
+      agent: upstream.agent,
+    });
+    upstreamReq.setTimeout(this.opts.upstreamTimeoutMs, () => upstreamReq.destroy(new UpstreamTimeout()));
+    upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders(upstreamRes.headers, decisionId));
+      upstreamRes.pipe(res);
+      upstreamRes.on('error', () => undefined);
+      upstreamRes.on('aborted', () => {
+        this.metrics.upstreamFailures.inc({ reason: 'broke_off' });
+        record(upstreamRes.statusCode ?? 502, 'upstream response broke off');
+        res.destroy();
+      });
+      res.on('finish', () => record(upstreamRes.statusCode ?? 502));
+    });
+    upstreamReq.on('error', (err: Error & { code?: string }) => {
+      const timeout = err instanceof UpstreamTimeout;
+      this.metrics.upstreamFailures.inc({ reason: timeout ? 'timeout' : (err.code ?? 'error').toLowerCase() });
+      const message = timeout
+        ? `upstream did not answer within ${this.opts.upstreamTimeoutMs} ms`
+        : `upstream unreachable (${err.code ?? 'error'})`;
+      if (res.headersSent) {
+        record(res.statusCode, message);
+        res.destroy();
+        return;
+      }
+      const status = timeout ? 504 : 502;
+      this.logger.warn('upstream failed', { decision_id: decisionId, connection: upstream.config.name, error: message });
+      sendJson(res, status, decisionId, { error: { code: 'upstream_failed', message } });
+      record(status, message);
+    });
+    // A caller that goes away takes its upstream call with it.
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        upstreamReq.destroy();
+        // Not an upstream failure: the decision stands; 499 (nginx's "client closed request") marks it.
+        record(499);
+      }
+    });
+    upstreamReq.end(hasBody && body ? body : undefined);
+  }
+
+  /**
+   * Answers a call that is not forwarded. `authCode` (an AuthenticationError code) replaces the
+   * generic code on 401s, because it tells the caller what to fix (expired, wrong audience …).
+   */
+  private refuse(res: ServerResponse, decision: Decision, status: RejectStatus, closeConnection: boolean, authCode?: string): void {
+    const decisionId = decision.meta.decisionId;
+    if (closeConnection) res.setHeader('connection', 'close');
+    let payload: JsonObject;
+    if (decision.code === null) {
+      payload = { error: { code: 'denied', message: decision.message }, reasons: decision.reasons };
+    } else if (authCode !== undefined) {
+      res.setHeader('www-authenticate', 'Bearer realm="portcullis", error="invalid_token"');
+      payload = { error: { code: authCode, message: decision.message } };
+    } else {
+      payload = { error: { code: decision.code, message: decision.message } };
+    }
+    sendJson(res, status, decisionId, payload);
+    this.metrics.proxySeconds.observe({ outcome: decision.outcome }, Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9);
+    this.pipeline.complete(decision, { status });
+  }
+
+  /** Parse errors before a request exists (oversized headers, malformed syntax, timeouts). */
+  private onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status: RejectStatus =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const reason =
+      status === 431
+        ? `request headers larger than ${this.opts.maxHeaderBytes} bytes`
+        : status === 408
+          ? 'request not received in time'
+          : 'malformed HTTP request';
+    this.writeRaw(socket, status, reason, (socket as Socket).remoteAddress ?? '');
+  }
+
+  private refuseRaw(req: IncomingMessage, socket: Duplex, status: 400 | 405, reason: string): void {
+    this.writeRaw(socket, status, reason, req.socket.remoteAddress ?? '', req.method ?? '');
+  }
+
+  private writeRaw(socket: Duplex, status: RejectStatus, reason: string, sourceIp: string, method = ''): void {
+    const meta: CallMeta = {
+      decisionId: randomUUID(),
+      protocol: 'http',
+      startNs: process.hrtime.bigint(),
+      receivedAt: Date.now(),
+      sourceIp,
+      summary: { method, path: '' },
+      connectionName: null,
+    };
+    const decision = this.pipeline.reject(meta, reason);
+    const body = JSON.stringify({ error: { code: 'bad_request', message: reason }, decision_id: meta.decisionId });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-portcullis-decision-id: ${meta.decisionId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    this.pipeline.complete(decision, { status });
+  }
+}
+
+class UpstreamTimeout extends Error {
+  constructor() {
+    super('upstream timeout');
+  }
+}
+
+const STATUS_TEXT: Record<RejectStatus, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** The one place a pipeline code becomes an HTTP status; `null` is a policy deny. */
+export function statusFor(code: DecisionErrorCode | null): RejectStatus {
+  if (code === null) return 403;
+  switch (code) {
+    case 'unauthenticated':
+      return 401;
+    case 'bad_request':
+      return 400;
+    case 'unknown_connection':
+      return 404;
+    case 'no_policy':
+      return 503;
+    case 'evaluation_failed':
+    case 'malformed_decision':
+      return 500;
+    case 'upstream_failed':
+      return 502;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, decisionId: string, payload: JsonObject): void {
+  const body = JSON.stringify({ ...payload, decision_id: decisionId });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-portcullis-decision-id': decisionId,
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+/** `request.body` for the policy: parsed JSON when declared and valid, else the raw text, or null when empty. */
+export function parseBody(body: Buffer | null, contentType: string | undefined): unknown {
+  if (body === null || body.length === 0) return null;
+  const text = body.toString('utf8');
+  if (contentType && /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(contentType)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}

@@ -1,0 +1,147 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as connectTcp } from 'node:net';
+import { connect as connectNats } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { NATS_NAMES, decisionSubject, type BundlePointer } from '@portcullis/contracts';
+import { Logger } from '@portcullis/platform';
+import { TokenIssuer, freePort, toolPath, waitFor } from '@portcullis/testing';
+import { createEnforcer, type EnforcerApp } from '../enforcer.app';
+import { activate, compileRego, uploadVersion } from '../../test/policy-bundle.fixture';
+import { RecordingUpstream } from '../../test/upstream.fixture';
+
+const policy = (allow: boolean) => `package portcullis
+
+import rego.v1
+
+decision := {"allow": ${allow}, "reasons": []}
+`;
+
+/** A nats-server that can be killed and restarted on the same port and store (NatsServerProcess cannot). */
+class RestartableNats {
+  private child: ChildProcess | null = null;
+  readonly storeDir = mkdtempSync(join(tmpdir(), 'enforcer-nats-'));
+  constructor(readonly port: number) {}
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    this.child = spawn(toolPath('nats-server'), ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], { stdio: 'ignore' });
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const s = connectTcp(this.port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+          s.on('error', () => resolve(false));
+        }),
+      10_000,
+      'nats-server',
+    );
+  }
+  async stop(): Promise<void> {
+    const c = this.child;
+    this.child = null;
+    if (c && c.exitCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+const quiet = new Logger('test', 'error', () => undefined);
+
+describe('the enforcer survives a NATS outage (real nats-server, killed and restarted)', () => {
+  let nats: RestartableNats;
+  let issuer: TokenIssuer;
+  let upstream: RecordingUpstream;
+  let enforcer: EnforcerApp;
+  let token: string;
+  let v2: BundlePointer;
+
+  before(async () => {
+    nats = new RestartableNats(await freePort());
+    await nats.start();
+    issuer = new TokenIssuer({ port: 0, audience: 'portcullis-enforcer' });
+    await issuer.start();
+    upstream = new RecordingUpstream();
+    await upstream.start();
+    token = await issuer.mint({ sub: 'fn-outage' });
+    const nc = await connectNats({ servers: nats.url });
+    await activate(nc, await uploadVersion(nc, 'outage', 1, compileRego({ 'policy.rego': policy(true) })));
+    v2 = await uploadVersion(nc, 'outage', 2, compileRego({ 'policy.rego': policy(false) }));
+    await nc.close();
+    enforcer = createEnforcer(
+      {
+        enforcerId: 'itest-outage',
+        host: '127.0.0.1',
+        port: 0,
+        adminPort: 0,
+        bundle: 'outage',
+        connections: [{ name: 'crm', type: 'http', url: new URL(upstream.url), labels: {} }],
+        natsUrl: nats.url,
+        jetStreamReplicas: 1,
+        auth: { issuer: issuer.issuer, audience: ['portcullis-enforcer'] },
+        maxBodyBytes: 1024,
+        maxHeaderBytes: 8192,
+        requestTimeoutMs: 10_000,
+        upstreamTimeoutMs: 10_000,
+        failMode: 'closed',
+        statusIntervalMs: 500,
+        eventQueueMax: 100,
+        logLevel: 'error',
+      },
+      { logger: quiet },
+    );
+    await enforcer.start();
+    await waitFor(() => enforcer.watcher.current()?.version === 1, 10_000, 'version 1');
+  });
+
+  after(async () => {
+    await enforcer?.stop();
+    await upstream?.stop();
+    await issuer?.stop();
+    await nats?.stop();
+    if (nats) rmSync(nats.storeDir, { recursive: true, force: true });
+  });
+
+  const get = () => fetch(`http://127.0.0.1:${enforcer.proxyPort}/crm/x`, { headers: { authorization: `Bearer ${token}` } });
+
+  it('keeps enforcing during the outage, then delivers the queued events and follows new activations', async () => {
+    await nats.stop();
+    await waitFor(() => !enforcer.nats.isConnected(), 10_000, 'disconnect noticed');
+    const during = await Promise.all([get(), get(), get()]);
+    assert.deepEqual(during.map((r) => r.status), [200, 200, 200]);
+    const ids = during.map((r) => r.headers.get('x-portcullis-decision-id'));
+    assert.equal((await fetch(`http://127.0.0.1:${enforcer.adminPort}/readyz`)).status, 503);
+
+    await nats.start();
+    await waitFor(() => enforcer.nats.isConnected(), 20_000, 'reconnect');
+    const nc = await connectNats({ servers: nats.url });
+    try {
+      await activate(nc, v2);
+      await waitFor(() => enforcer.watcher.current()?.version === 2, 20_000, 'version 2 after the outage');
+      assert.equal((await get()).status, 403);
+      const js = jetstream(nc);
+      const seen = new Set<string>();
+      await waitFor(
+        async () => {
+          const consumer = await js.consumers.get(NATS_NAMES.decisionStream, { filter_subjects: decisionSubject('itest-outage') });
+          const batch = await consumer.fetch({ max_messages: 100, expires: 1000 });
+          for await (const m of batch) {
+            seen.add((m.json<{ decision_id: string }>()).decision_id);
+            if (m.info.pending === 0) break;
+          }
+          return ids.every((id) => id !== null && seen.has(id));
+        },
+        20_000,
+        'events queued during the outage',
+      );
+    } finally {
+      await nc.close();
+    }
+  });
+});

@@ -1,0 +1,220 @@
+import {
+  DECISION_EVENT_SCHEMA,
+  DECISION_PATH,
+  checkDecisionDocument,
+  type DecisionErrorCode,
+  type DecisionEvent,
+  type JsonObject,
+  type PolicyInput,
+} from '@portcullis/contracts';
+import { errorMessage, type Logger } from '@portcullis/platform';
+import type { FailMode } from '../config/enforcer.config';
+import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
+import type {
+  ActivePolicy,
+  CallCompletion,
+  CallMeta,
+  Decision,
+  DecisionSink,
+  PipelineRequest,
+  PolicySource,
+} from './decision.types';
+
+export interface DecisionPipelineOptions {
+  enforcerId: string;
+  failMode: FailMode;
+  policies: PolicySource;
+  sink: DecisionSink;
+  metrics: EnforcerMetrics;
+  logger: Logger;
+}
+
+/** Error codes that mean "the policy could not decide"; only these may fail open. */
+const UNDECIDED: ReadonlySet<DecisionErrorCode> = new Set(['no_policy', 'evaluation_failed', 'malformed_decision']);
+
+/**
+ * The protocol-agnostic decision pipeline: identity → input → evaluate → obligations → record.
+ * `decide` is synchronous so a call evaluates against exactly the policy it picked up, however
+ * often the bundle swaps meanwhile. `complete` records the call once the adapter knows how it
+ * ended, off the response path.
+ */
+export class DecisionPipeline {
+  constructor(private readonly opts: DecisionPipelineOptions) {}
+
+  /** A call refused before identity could even be considered (malformed or ambiguous protocol input). */
+  reject(meta: CallMeta, message: string): Decision {
+    return this.refused(meta, 'bad_request', message, null);
+  }
+
+  decide(req: PipelineRequest): Decision {
+    const meta: CallMeta = req;
+    if (!req.identity.ok) {
+      return this.refused(meta, 'unauthenticated', req.identity.message, null, req.identity.code);
+    }
+    const identity = req.identity.identity;
+    if (req.connection === null) {
+      return this.refused(meta, 'unknown_connection', `no connection named "${req.connectionName ?? ''}"`, identity.subject);
+    }
+    // One read of the active policy per call: a swap after this line does not affect this call.
+    const active = this.opts.policies.current();
+    const input: PolicyInput = {
+      identity: {
+        subject: identity.subject,
+        issuer: identity.issuer,
+        audience: identity.audience,
+        claims: identity.claims,
+      },
+      connection: { name: req.connection.name, type: req.connection.type, labels: req.connection.labels },
+      request: req.request,
+      context: {
+        time: new Date(req.receivedAt).toISOString(),
+        time_ns: req.receivedAt * 1_000_000,
+        enforcer_id: this.opts.enforcerId,
+        source_ip: req.sourceIp,
+        request_id: req.decisionId,
+      },
+    };
+    if (active === null) {
+      return this.undecided(meta, 'no_policy', 'no policy is loaded yet', 'no bundle version has been loaded', null, identity.subject, input, null);
+    }
+    const t0 = process.hrtime.bigint();
+    let raw: unknown;
+    try {
+      raw = active.policy.evaluate(input);
+    } catch (err) {
+      const evalNs = Number(process.hrtime.bigint() - t0);
+      this.opts.metrics.evaluationSeconds.observe(evalNs / 1e9);
+      return this.undecided(meta, 'evaluation_failed', 'policy evaluation failed', errorMessage(err), active, identity.subject, input, evalNs);
+    }
+    const evalNs = Number(process.hrtime.bigint() - t0);
+    this.opts.metrics.evaluationSeconds.observe(evalNs / 1e9);
+    const check = checkDecisionDocument(raw);
+    if (!check.ok) {
+      return this.undecided(meta, 'malformed_decision', 'policy returned a malformed decision', check.message, active, identity.subject, input, evalNs);
+    }
+    const document = check.document as JsonObject;
+    // Obligations (mask, approval, …) arrive with later decision schemas; the document rides
+    // along on the Decision so adapters can apply them without another pipeline stage today.
+    const allow = check.document.allow;
+    return {
+      meta,
+      outcome: allow ? 'allow' : 'deny',
+      code: null,
+      forward: allow,
+      failOpen: false,
+      message: allow ? 'allowed' : 'denied by policy',
+      detail: allow ? 'allowed' : 'denied by policy',
+      reasons: check.document.reasons,
+      document,
+      bundle: bundleOf(active, this.opts.policies.bundleName),
+      subject: identity.subject,
+      input,
+      evalNs,
+    };
+  }
+
+  /**
+   * Records the call: counts it and hands its decision event to the sink. Call exactly once per
+   * decision, when the protocol-level status is known.
+   */
+  complete(decision: Decision, completion: CallCompletion): DecisionEvent {
+    const totalNs = Number(process.hrtime.bigint() - decision.meta.startNs);
+    const upstreamError = completion.error ?? null;
+    const outcome = upstreamError ? 'error' : decision.outcome;
+    const code = upstreamError ? upstreamError.code : decision.code;
+    this.opts.metrics.decisions.inc({ outcome, code: code ?? 'policy' });
+    if (decision.failOpen && decision.code) this.opts.metrics.failOpen.inc({ code: decision.code });
+    let result: JsonObject | null = decision.document;
+    if (decision.failOpen) result = { ...(result ?? {}), fail_open: true };
+    const error =
+      upstreamError ?? (decision.code ? { code: decision.code, message: truncate(decision.detail, 2048) } : null);
+    const event: DecisionEvent = {
+      schema: DECISION_EVENT_SCHEMA,
+      decision_id: decision.meta.decisionId,
+      timestamp: new Date(decision.meta.receivedAt).toISOString(),
+      path: DECISION_PATH,
+      enforcer_id: this.opts.enforcerId,
+      bundle: decision.bundle,
+      connection: decision.meta.connectionName,
+      protocol: decision.meta.protocol,
+      subject: decision.subject,
+      input: decision.input as unknown as JsonObject | null,
+      result,
+      outcome,
+      reasons: decision.reasons,
+      error: error ? { code: error.code, message: truncate(error.message, 2048) } : null,
+      status: completion.status,
+      request: { method: truncate(decision.meta.summary.method, 32), path: truncate(decision.meta.summary.path, 8192) },
+      metrics: { timer_eval_ns: decision.evalNs, timer_total_ns: totalNs },
+    };
+    this.opts.sink.enqueue(event);
+    return event;
+  }
+
+  private refused(
+    meta: CallMeta,
+    code: Extract<DecisionErrorCode, 'bad_request' | 'unauthenticated' | 'unknown_connection'>,
+    message: string,
+    subject: string | null,
+    authCode?: string,
+  ): Decision {
+    return {
+      meta,
+      outcome: 'deny',
+      code,
+      forward: false,
+      failOpen: false,
+      message,
+      detail: authCode ? `${authCode}: ${message}` : message,
+      reasons: [],
+      document: null,
+      bundle: bundleOf(this.opts.policies.current(), this.opts.policies.bundleName),
+      subject,
+      input: null,
+      evalNs: null,
+    };
+  }
+
+  private undecided(
+    meta: CallMeta,
+    code: Extract<DecisionErrorCode, 'no_policy' | 'evaluation_failed' | 'malformed_decision'>,
+    message: string,
+    detail: string,
+    active: ActivePolicy | null,
+    subject: string,
+    input: PolicyInput,
+    evalNs: number | null,
+  ): Decision {
+    const failOpen = this.opts.failMode === 'open' && UNDECIDED.has(code);
+    if (failOpen) {
+      this.opts.logger.warn('failing open', { decision_id: meta.decisionId, code });
+    } else if (code !== 'no_policy') {
+      this.opts.logger.error('policy could not decide', { decision_id: meta.decisionId, code, detail: truncate(detail, 512) });
+    }
+    return {
+      meta,
+      outcome: 'error',
+      code,
+      forward: failOpen,
+      failOpen,
+      message,
+      detail,
+      reasons: [],
+      document: null,
+      bundle: bundleOf(active, this.opts.policies.bundleName),
+      subject,
+      input,
+      evalNs,
+    };
+  }
+}
+
+function bundleOf(active: ActivePolicy | null, name: string): Decision['bundle'] {
+  return active
+    ? { name: active.bundle, version: active.version, digest: active.digest }
+    : { name, version: null, digest: null };
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}

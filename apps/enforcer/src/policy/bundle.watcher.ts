@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { ObjectStore } from '@nats-io/obj';
+import {
+  ENFORCER_STATUS_SCHEMA,
+  activeBundleKey,
+  bundleArtifactNames,
+  ensureJetStreamTopology,
+  parseBundlePointer,
+  type BundlePointer,
+  type EnforcerStatus,
+  type JetStreamTopologyOptions,
+} from '@portcullis/contracts';
+import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
+import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
+import type { NatsClient } from '../nats/nats.client';
+import type { ActivePolicy, EvaluablePolicy, PolicySource } from '../pipeline/decision.types';
+
+/** Turns verified artifacts into an evaluable policy (`loadPolicy` from @portcullis/policy-runtime). */
+export type PolicyLoader = (wasm: Uint8Array, data: unknown) => Promise<EvaluablePolicy>;
+
+export interface BundleWatcherOptions {
+  enforcerId: string;
+  bundle: string;
+  statusIntervalMs: number;
+  topology: JetStreamTopologyOptions;
+}
+
+/**
+ * Keeps the active policy of one bundle. Watches the bundle's KV pointer (a watch delivers the
+ * current value first, so a late starter gets the active version), fetches and verifies both
+ * artifacts, loads them, and swaps one immutable {@link ActivePolicy} reference: calls in flight
+ * keep what they picked up. A failed load keeps the previous policy and is reported as
+ * `last_error` in the enforcer's status. Reconnects and re-watches forever.
+ */
+export class BundleWatcher implements Component, PolicySource {
+  readonly name = 'bundle-watcher';
+  private active: ActivePolicy | null = null;
+  /**
+   * KV revision of the pointer that produced the active policy; anything not newer is stale
+   * (a re-delivery after a re-watch). Ordering by revision, not version number, is what lets an
+   * activation of an older version (rollback) take effect. A failed load does not advance it, so
+   * a load that failed on a transient NATS error is retried on the next watch.
+   */
+  private appliedRevision = 0;
+  private lastError: EnforcerStatus['last_error'] = null;
+  private stopped = false;
+  private readonly startedAt = new Date().toISOString();
+  private enforcersKv: KV | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private stopWatch: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly swapListeners: ((p: ActivePolicy) => void)[] = [];
+
+  constructor(
+    private readonly nats: NatsClient,
+    private readonly load: PolicyLoader,
+    private readonly opts: BundleWatcherOptions,
+    private readonly metrics: EnforcerMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.metrics.bundleVersion.set({ bundle: opts.bundle }, 0);
+  }
+
+  get bundleName(): string {
+    return this.opts.bundle;
+  }
+
+  current(): ActivePolicy | null {
+    return this.active;
+  }
+
+  /** Called after every successful swap (tests and status reporting use it). */
+  onSwap(listener: (p: ActivePolicy) => void): void {
+    this.swapListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    this.loop = this.run();
+    this.heartbeat = setInterval(() => void this.reportStatus(), this.opts.statusIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.stopWatch?.();
+    // The loop may be parked waiting for NATS that never comes; do not wait for it forever.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+
+  health(): Health {
+    if (this.stopped) return { state: 'stopped' };
+    const err = this.lastError ? `; last error (version ${this.lastError.version}): ${this.lastError.message}` : '';
+    if (this.active) return { state: 'ok', detail: `${this.active.bundle} version ${this.active.version}${err}` };
+    return { state: this.lastError ? 'failed' : 'starting', detail: `no policy loaded for bundle ${this.opts.bundle}${err}` };
+  }
+
+  status(): EnforcerStatus {
+    return {
+      schema: ENFORCER_STATUS_SCHEMA,
+      enforcer_id: this.opts.enforcerId,
+      bundle: this.opts.bundle,
+      active_version: this.active?.version ?? null,
+      active_digest: this.active?.digest ?? null,
+      activated_at: this.active?.activatedAt ?? null,
+      last_error: this.lastError,
+      started_at: this.startedAt,
+      reported_at: new Date().toISOString(),
+    };
+  }
+
+  private async run(): Promise<void> {
+    let delay = 250;
+    while (!this.stopped) {
+      try {
+        const nc = await this.nats.whenConnected();
+        if (this.stopped) return;
+        const topo = await ensureJetStreamTopology(nc, this.opts.topology, 'client');
+        this.enforcersKv = topo.enforcers;
+        await this.reportStatus();
+        const watch = await topo.bundles.watch({ key: activeBundleKey(this.opts.bundle) });
+        this.stopWatch = () => watch.stop();
+        if (this.stopped) watch.stop();
+        delay = 250;
+        for await (const entry of watch) {
+          await this.onEntry(entry, topo.artifacts);
+        }
+        if (this.stopped) return;
+        this.logger.warn('bundle watch ended; watching again');
+      } catch (err) {
+        if (this.stopped) return;
+        this.logger.warn('bundle watch failed; retrying', { error: errorMessage(err) });
+      }
+      await new Promise((r) => setTimeout(r, delay).unref());
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  private async onEntry(entry: KvWatchEntry, artifacts: ObjectStore): Promise<void> {
+    if (entry.revision <= this.appliedRevision) return;
+    if (entry.operation !== 'PUT') {
+      this.appliedRevision = entry.revision;
+      // Deleting the pointer is not a way to disable enforcement: keep the last good policy.
+      this.logger.warn('bundle pointer removed; keeping the active policy', { bundle: this.opts.bundle });
+      return;
+    }
+    let pointer: BundlePointer | null = null;
+    try {
+      pointer = parseBundlePointer(entry.json<unknown>());
+      if (pointer.bundle !== this.opts.bundle) throw new Error(`pointer names bundle "${pointer.bundle}"`);
+      if (this.active && this.active.version === pointer.version && this.active.digest === pointer.digest) {
+        this.appliedRevision = entry.revision;
+        return;
+      }
+      const next = await this.fetchAndLoad(pointer, artifacts);
+      this.active = next;
+      this.appliedRevision = entry.revision;
+      this.lastError = null;
+      this.metrics.setActiveBundle(next.bundle, next.version, next.digest);
+      this.logger.info('bundle activated', { bundle: next.bundle, version: next.version, digest: next.digest });
+      for (const l of this.swapListeners) l(next);
+    } catch (err) {
+      const message = errorMessage(err);
+      this.lastError = { version: pointer?.version ?? 0, message, at: new Date().toISOString() };
+      this.metrics.bundleLoadFailures.inc({ bundle: this.opts.bundle });
+      this.logger.error('bundle version not loaded; keeping the previous policy', {
+        bundle: this.opts.bundle,
+        version: pointer?.version ?? null,
+        active_version: this.active?.version ?? null,
+        error: message,
+      });
+    }
+    await this.reportStatus();
+  }
+
+  private async fetchAndLoad(pointer: BundlePointer, artifacts: ObjectStore): Promise<ActivePolicy> {
+    const names = bundleArtifactNames(pointer.bundle, pointer.version);
+    const [wasm, data] = await Promise.all([artifacts.getBlob(names.wasm), artifacts.getBlob(names.data)]);
+    if (wasm === null) throw new Error(`artifact ${names.wasm} not found`);
+    if (data === null) throw new Error(`artifact ${names.data} not found`);
+    if (sha256(wasm) !== pointer.digest) throw new Error(`digest mismatch for ${names.wasm}`);
+    if (sha256(data) !== pointer.data_digest) throw new Error(`digest mismatch for ${names.data}`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(data).toString('utf8'));
+    } catch (err) {
+      throw new Error(`${names.data} is not JSON: ${errorMessage(err)}`);
+    }
+    const policy = await this.load(wasm, parsed);
+    return {
+      bundle: pointer.bundle,
+      version: pointer.version,
+      digest: pointer.digest,
+      activatedAt: new Date().toISOString(),
+      policy,
+    };
+  }
+
+  private async reportStatus(): Promise<void> {
+    const kv = this.enforcersKv;
+    if (!kv || !this.nats.isConnected()) return;
+    try {
+      await kv.put(this.opts.enforcerId, JSON.stringify(this.status()));
+    } catch (err) {
+      this.logger.warn('enforcer status not reported', { error: errorMessage(err) });
+    }
+  }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
