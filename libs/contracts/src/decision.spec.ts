@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { checkDecisionDocument, parseDecisionEvent, DECISION_EVENT_SCHEMA, type DecisionEvent } from './decision';
 import { parseBundlePointer, BUNDLE_POINTER_SCHEMA } from './bundle';
 import { ContractViolation } from './validation';
+import { REDACTED, scrubDecisionEvent } from './credentials';
 
 function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
   return {
@@ -94,5 +95,29 @@ describe('bundle pointer contract', () => {
   it('rejects a digest that is not hex sha256 and a version below 1', () => {
     assert.throws(() => parseBundlePointer({ ...good, digest: 'sha256:abc' }), /digest/);
     assert.throws(() => parseBundlePointer({ ...good, version: 0 }), /version/);
+  });
+});
+
+describe('credential scrub of recorded decisions', () => {
+  it('removes credential headers at any depth and redacts token query parameters', () => {
+    const e = event({
+      input: {
+        request: {
+          headers: { authorization: 'Bearer abc', Cookie: 'sid=1', accept: 'application/json' },
+          query: { access_token: ['abc'], API_KEY: 'k', page: ['2'] },
+        },
+        nested: { headers: { 'proxy-authorization': 'Basic x' } },
+      },
+    });
+    const out = scrubDecisionEvent(e);
+    assert.doesNotMatch(JSON.stringify(out), /abc|sid=1|Basic x|"k"/);
+    assert.deepEqual(out.input, {
+      request: {
+        headers: { accept: 'application/json' },
+        query: { access_token: [REDACTED], API_KEY: REDACTED, page: ['2'] },
+      },
+      nested: { headers: {} },
+    });
+    assert.equal((e.input as { request: { headers: Record<string, string> } }).request.headers.authorization, 'Bearer abc');
   });
 });

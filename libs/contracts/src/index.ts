@@ -3,3 +3,4 @@ export * from './validation';
 export * from './bundle';
 export * from './decision';
 export * from './jetstream';
+export * from './credentials';

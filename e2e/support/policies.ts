@@ -1,0 +1,134 @@
+// Bundles the e2e specs and the benchmark upload. They define `portcullis.decision` themselves
+// (an uploaded bundle may), so the specs test the pipeline, not the example policy in rego/.
+
+/** Reason the policy gives when a reader tries to delete; specs assert it reaches the caller. */
+export const DELETE_DENIED_REASON = 'deleting customers requires the crm-admin role';
+/** Reason the "reads paused" version gives for every call. */
+export const READS_PAUSED_REASON = 'reads are paused by the e2e v2 policy';
+
+const READER_POLICY = `# METADATA
+# title: e2e customers policy
+# description: crm-reader may GET; crm-admin may do anything; everything else is denied with a reason.
+package portcullis
+
+import rego.v1
+
+decision := {"allow": true, "reasons": []} if {
+	_allowed
+} else := {"allow": false, "reasons": _reasons}
+
+_roles := object.get(input, ["identity", "claims", "roles"], [])
+
+_allowed if {
+	input.request.method in {"GET", "HEAD"}
+	"crm-reader" in _roles
+}
+
+_allowed if "crm-admin" in _roles
+
+_reasons contains "${DELETE_DENIED_REASON}" if input.request.method == "DELETE"
+
+_reasons contains "no rule allows this call" if input.request.method != "DELETE"
+`;
+
+const READER_POLICY_TEST = `package portcullis_test
+
+import rego.v1
+
+import data.portcullis
+
+test_reader_may_list if {
+	portcullis.decision.allow with input as {"identity": {"claims": {"roles": ["crm-reader"]}}, "request": {"method": "GET", "path": "/customers"}}
+}
+
+test_reader_may_not_delete if {
+	d := portcullis.decision with input as {"identity": {"claims": {"roles": ["crm-reader"]}}, "request": {"method": "DELETE", "path": "/customers/1"}}
+	not d.allow
+	"${DELETE_DENIED_REASON}" in d.reasons
+}
+`;
+
+/** Version "v1": readers may read, deletes need crm-admin. */
+export function readerPolicy(): Record<string, string> {
+  return { 'e2e/customers.rego': READER_POLICY, 'e2e/customers_test.rego': READER_POLICY_TEST };
+}
+
+/** Version "v2": the same package, but every call is denied with {@link READS_PAUSED_REASON}. */
+export function readsPausedPolicy(): Record<string, string> {
+  return {
+    'e2e/customers.rego': `package portcullis
+
+import rego.v1
+
+decision := {"allow": false, "reasons": ["${READS_PAUSED_REASON}"]}
+`,
+    'e2e/customers_test.rego': `package portcullis_test
+
+import rego.v1
+
+import data.portcullis
+
+test_everything_is_denied if {
+	not portcullis.decision.allow with input as {"identity": {"claims": {"roles": ["crm-reader"]}}, "request": {"method": "GET"}}
+}
+`,
+  };
+}
+
+/** Bundles the control plane must reject, with where OPA reports the problem. */
+export const REJECTED_BUNDLES: {
+  name: string;
+  modules: Record<string, string>;
+  expect: { code?: RegExp; file: string; row: number; message: RegExp };
+}[] = [
+  {
+    name: 'a policy with a syntax error',
+    modules: {
+      'broken/syntax.rego': `package portcullis
+
+import rego.v1
+
+decision := {"allow": true, "reasons": []} if {
+	input.request.method == == "GET"
+}
+`,
+    },
+    expect: { code: /parse/, file: 'broken/syntax.rego', row: 6, message: /unexpected/ },
+  },
+  {
+    name: 'a policy calling a builtin the enforcer cannot evaluate (http.send)',
+    modules: {
+      'broken/http_send.rego': `package portcullis
+
+import rego.v1
+
+decision := {"allow": resp.status_code == 200, "reasons": []} if {
+	resp := http.send({"method": "GET", "url": "http://127.0.0.1:1/"})
+}
+`,
+    },
+    expect: { file: 'broken/http_send.rego', row: 6, message: /http\.send/ },
+  },
+  {
+    name: 'a policy whose own opa tests fail',
+    modules: {
+      'broken/policy.rego': `package portcullis
+
+import rego.v1
+
+decision := {"allow": false, "reasons": ["nobody"]}
+`,
+      'broken/policy_test.rego': `package portcullis_test
+
+import rego.v1
+
+import data.portcullis
+
+test_reader_may_list if {
+	portcullis.decision.allow with input as {"request": {"method": "GET"}}
+}
+`,
+    },
+    expect: { file: 'broken/policy_test.rego', row: 7, message: /test_reader_may_list|fail/i },
+  },
+];
