@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthenticationError, TokenVerifier } from '@portcullis/identity';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
+import { ForbiddenError, UnauthenticatedError } from '../errors/domain.error';
+import { PRINCIPAL_PROPERTY } from './current-principal.decorator';
+import { rolesFromClaim, type Principal, type Role } from './principal';
+import { IS_PUBLIC_KEY } from './public.decorator';
+import { ROLES_KEY } from './roles.decorator';
+
+/**
+ * Global guard: every route needs a verified bearer token unless marked `@Public()`; `@Roles()`
+ * narrows it to callers holding one of the roles. 401 for a missing or invalid token, 403 for a
+ * valid token without the role.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: TokenVerifier,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<IncomingMessage & Record<string, unknown>>();
+    const principal = await this.authenticate(req.headers.authorization);
+    req[PRINCIPAL_PROPERTY] = principal;
+    const required = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (required && !required.some((r) => principal.roles.includes(r))) {
+      throw new ForbiddenError(`this operation requires the role ${required.join(' or ')}`);
+    }
+    return true;
+  }
+
+  private async authenticate(header: string | undefined): Promise<Principal> {
+    try {
+      const identity = await this.verifier.verify(TokenVerifier.bearer(header));
+      return {
+        subject: identity.subject,
+        roles: rolesFromClaim(identity.claims[this.config.auth.rolesClaim]),
+      };
+    } catch (err) {
+      if (err instanceof AuthenticationError) throw new UnauthenticatedError(err.code, err.message);
+      throw err;
+    }
+  }
+}

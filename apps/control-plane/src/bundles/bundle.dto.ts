@@ -1,0 +1,123 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsObject, IsOptional } from 'class-validator';
+
+export class UploadBundleVersionDto {
+  @ApiProperty({
+    description:
+      'Rego modules by relative path (`<dir>/<name>.rego`); paths are how errors refer to files',
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: {
+      'portcullis/decision.rego':
+        'package portcullis\n\ndecision := {"allow": true, "reasons": []}\n',
+    },
+  })
+  @IsObject()
+  modules!: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description: 'Base document available to the policy as `data`',
+    type: 'object',
+    additionalProperties: true,
+  })
+  @IsOptional()
+  @IsObject()
+  data?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'Activate the version once stored (default false)' })
+  @IsOptional()
+  @IsBoolean()
+  activate?: boolean;
+}
+
+export class BundleVersionDto {
+  @ApiProperty({ example: 'default' })
+  bundle!: string;
+  @ApiProperty({ description: 'Per bundle, from 1', example: 3 })
+  version!: number;
+  @ApiProperty({ description: 'Hex sha256 of policy.wasm', example: 'e3b0c442…' })
+  digest!: string;
+  @ApiProperty({ description: 'Hex sha256 of data.json as distributed' })
+  data_digest!: string;
+  @ApiProperty({ example: 'portcullis/decision' })
+  entrypoint!: string;
+  @ApiProperty({ description: 'Whether this is the bundle’s active version now' })
+  active!: boolean;
+  @ApiProperty({ description: 'Size of policy.wasm in bytes' })
+  wasm_bytes!: number;
+  @ApiProperty({ format: 'date-time' })
+  created_at!: string;
+  @ApiProperty({ description: 'Token subject of the uploader' })
+  created_by!: string;
+}
+
+export class BundleVersionDetailDto extends BundleVersionDto {
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  modules!: Record<string, string>;
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  data!: Record<string, unknown>;
+}
+
+export class BundleDto {
+  @ApiProperty()
+  name!: string;
+  @ApiProperty({ type: 'integer', nullable: true })
+  active_version!: number | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  activated_at!: string | null;
+  @ApiProperty({ type: 'string', nullable: true })
+  activated_by!: string | null;
+  @ApiProperty({ type: [BundleVersionDto], description: 'Newest first' })
+  versions!: BundleVersionDto[];
+}
+
+export class BundleSummaryDto {
+  @ApiProperty()
+  name!: string;
+  @ApiProperty({ type: 'integer', nullable: true })
+  active_version!: number | null;
+  @ApiProperty({ type: 'integer' })
+  latest_version!: number;
+  @ApiProperty({ type: 'integer' })
+  version_count!: number;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  activated_at!: string | null;
+}
+
+export class BundleListDto {
+  @ApiProperty({ type: [BundleSummaryDto] })
+  items!: BundleSummaryDto[];
+}
+
+export class ActivationDto {
+  @ApiProperty()
+  bundle!: string;
+  @ApiProperty({ type: 'integer' })
+  active_version!: number;
+  @ApiProperty({ description: 'Hex sha256 of the active policy.wasm' })
+  digest!: string;
+  @ApiProperty({ format: 'date-time' })
+  activated_at!: string;
+  @ApiProperty()
+  activated_by!: string;
+}
+
+export class BundleProblemDto {
+  @ApiProperty({
+    description: 'OPA’s error code, e.g. rego_parse_error, rego_type_error, opa_test_failed',
+  })
+  code!: string;
+  @ApiProperty({ type: 'string', nullable: true, description: 'Module path as uploaded' })
+  file!: string | null;
+  @ApiProperty({ type: 'integer', nullable: true })
+  row!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true })
+  col!: number | null;
+  @ApiProperty()
+  message!: string;
+}
+
+export class BundleRejectionDto {
+  @ApiProperty({ type: [BundleProblemDto] })
+  errors!: BundleProblemDto[];
+}

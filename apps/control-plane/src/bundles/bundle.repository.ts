@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { QueryFailedError, type DataSource } from 'typeorm';
+import { BundleVersionEntity } from './bundle-version.entity';
+import { BundleEntity } from './bundle.entity';
+
+/** A version to store; the repository picks its number. */
+export interface NewBundleVersion {
+  bundle: string;
+  digest: string;
+  dataDigest: string;
+  entrypoint: string;
+  modules: Record<string, string>;
+  /** data.json bytes as distributed. */
+  data: Buffer;
+  wasm: Buffer;
+  createdBy: string;
+  createdAtMs: number;
+}
+
+/** Version metadata, without the large columns. */
+export type BundleVersionSummary = Omit<BundleVersionEntity, 'modules' | 'data' | 'wasm'>;
+
+/** The stored artifacts of one version, as distributed. */
+export interface BundleArtifacts {
+  wasm: Buffer;
+  data: Buffer;
+}
+
+const VERSION_COLUMNS = [
+  'v.bundle',
+  'v.version',
+  'v.digest',
+  'v.dataDigest',
+  'v.entrypoint',
+  'v.wasmBytes',
+  'v.createdBy',
+  'v.createdAtMs',
+] as const;
+const MAX_VERSION_RACE_RETRIES = 20;
+
+/** The only code that touches the bundle tables. */
+@Injectable()
+export class BundleRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores a new version as max(version)+1 of its bundle (creating the bundle on first upload).
+   * A concurrent upload that took the same number makes the insert hit the primary key; the
+   * loser simply takes the next number.
+   */
+  async insertVersion(v: NewBundleVersion): Promise<BundleVersionSummary> {
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(BundleEntity)
+      .values({
+        name: v.bundle,
+        activeVersion: null,
+        activatedAtMs: null,
+        activatedBy: null,
+        createdAtMs: v.createdAtMs,
+      })
+      .orIgnore()
+      .execute();
+    for (let attempt = 0; ; attempt++) {
+      const version = (await this.latestVersion(v.bundle)) + 1;
+      const row: BundleVersionEntity = {
+        bundle: v.bundle,
+        version,
+        digest: v.digest,
+        dataDigest: v.dataDigest,
+        entrypoint: v.entrypoint,
+        modules: JSON.stringify(v.modules),
+        data: v.data.toString('utf8'),
+        wasm: v.wasm.toString('base64'),
+        wasmBytes: v.wasm.length,
+        createdBy: v.createdBy,
+        createdAtMs: v.createdAtMs,
+      };
+      try {
+        await this.dataSource
+          .createQueryBuilder()
+          .insert()
+          .into(BundleVersionEntity)
+          .values(row)
+          .execute();
+        return {
+          bundle: row.bundle,
+          version: row.version,
+          digest: row.digest,
+          dataDigest: row.dataDigest,
+          entrypoint: row.entrypoint,
+          wasmBytes: row.wasmBytes,
+          createdBy: row.createdBy,
+          createdAtMs: row.createdAtMs,
+        };
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt >= MAX_VERSION_RACE_RETRIES) throw err;
+      }
+    }
+  }
+
+  async latestVersion(bundle: string): Promise<number> {
+    const row = await this.dataSource
+      .getRepository(BundleVersionEntity)
+      .createQueryBuilder('v')
+      .select('MAX(v.version)', 'max')
+      .where('v.bundle = :bundle', { bundle })
+      .getRawOne<{ max: number | string | null }>();
+    return row?.max === null || row?.max === undefined ? 0 : Number(row.max);
+  }
+
+  findBundle(name: string): Promise<BundleEntity | null> {
+    return this.dataSource.getRepository(BundleEntity).findOneBy({ name });
+  }
+
+  listBundles(): Promise<BundleEntity[]> {
+    return this.dataSource.getRepository(BundleEntity).find({ order: { name: 'ASC' } });
+  }
+
+  /** Bundles with an active version: what must be in the KV bucket. */
+  async listActive(): Promise<BundleEntity[]> {
+    return this.dataSource
+      .getRepository(BundleEntity)
+      .createQueryBuilder('b')
+      .where('b.activeVersion IS NOT NULL')
+      .orderBy('b.name', 'ASC')
+      .getMany();
+  }
+
+  /** Number of versions and latest version per bundle, for the bundle list. */
+  async versionStats(): Promise<Map<string, { count: number; latest: number }>> {
+    const rows = await this.dataSource
+      .getRepository(BundleVersionEntity)
+      .createQueryBuilder('v')
+      .select('v.bundle', 'bundle')
+      .addSelect('COUNT(*)', 'count')
+      .addSelect('MAX(v.version)', 'latest')
+      .groupBy('v.bundle')
+      .getRawMany<{ bundle: string; count: number | string; latest: number | string }>();
+    return new Map(
+      rows.map((r) => [r.bundle, { count: Number(r.count), latest: Number(r.latest) }]),
+    );
+  }
+
+  listVersions(bundle: string): Promise<BundleVersionSummary[]> {
+    return this.dataSource
+      .getRepository(BundleVersionEntity)
+      .createQueryBuilder('v')
+      .select([...VERSION_COLUMNS])
+      .where('v.bundle = :bundle', { bundle })
+      .orderBy('v.version', 'DESC')
+      .getMany();
+  }
+
+  async findVersion(
+    bundle: string,
+    version: number,
+  ): Promise<(BundleVersionSummary & { modules: Record<string, string>; data: string }) | null> {
+    const row = await this.dataSource
+      .getRepository(BundleVersionEntity)
+      .createQueryBuilder('v')
+      .select([...VERSION_COLUMNS, 'v.modules', 'v.data'])
+      .where('v.bundle = :bundle AND v.version = :version', { bundle, version })
+      .getOne();
+    if (!row) return null;
+    return { ...row, modules: JSON.parse(row.modules) as Record<string, string> };
+  }
+
+  async findArtifacts(bundle: string, version: number): Promise<BundleArtifacts | null> {
+    const row = await this.dataSource
+      .getRepository(BundleVersionEntity)
+      .createQueryBuilder('v')
+      .select(['v.bundle', 'v.version', 'v.wasm', 'v.data'])
+      .where('v.bundle = :bundle AND v.version = :version', { bundle, version })
+      .getOne();
+    if (!row) return null;
+    return { wasm: Buffer.from(row.wasm, 'base64'), data: Buffer.from(row.data, 'utf8') };
+  }
+
+  async setActive(bundle: string, version: number, by: string, atMs: number): Promise<void> {
+    await this.dataSource
+      .getRepository(BundleEntity)
+      .update({ name: bundle }, { activeVersion: version, activatedBy: by, activatedAtMs: atMs });
+  }
+}
+
+/** SQLite (better-sqlite3) and PostgreSQL spell "unique/primary key violated" differently. */
+function isUniqueViolation(err: unknown): boolean {
+  if (!(err instanceof QueryFailedError)) return false;
+  const code = (err.driverError as { code?: unknown } | undefined)?.code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
+}

@@ -1,0 +1,126 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import type { Principal } from '../auth/principal';
+import { Roles } from '../auth/roles.decorator';
+import { ErrorDto } from '../errors/error.dto';
+import { BundleUploadValidator } from './bundle-upload.validator';
+import {
+  ActivationDto,
+  BundleDto,
+  BundleListDto,
+  BundleRejectionDto,
+  BundleVersionDetailDto,
+  BundleVersionDto,
+  UploadBundleVersionDto,
+} from './bundle.dto';
+import { BundleQueryService } from './bundle-query.service';
+import { ActivateBundleVersionUseCase } from './use-cases/activate-bundle-version.use-case';
+import { UploadBundleVersionUseCase } from './use-cases/upload-bundle-version.use-case';
+
+@ApiTags('bundles')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorDto, description: 'Missing or invalid bearer token' })
+@ApiForbiddenResponse({ type: ErrorDto, description: 'Token lacks the required role' })
+@Controller('v1/bundles')
+@Roles('policy-admin')
+export class BundlesController {
+  constructor(
+    private readonly upload: UploadBundleVersionUseCase,
+    private readonly activate: ActivateBundleVersionUseCase,
+    private readonly query: BundleQueryService,
+  ) {}
+
+  @Get()
+  @Roles('policy-admin', 'auditor')
+  @ApiOperation({ summary: 'List bundles with their active and latest versions' })
+  @ApiOkResponse({ type: BundleListDto })
+  list(): Promise<BundleListDto> {
+    return this.query.list();
+  }
+
+  @Get(':name')
+  @Roles('policy-admin', 'auditor')
+  @ApiOperation({
+    summary: 'A bundle: its active version and all versions (newest first, without artifacts)',
+  })
+  @ApiOkResponse({ type: BundleDto })
+  @ApiNotFoundResponse({ type: ErrorDto })
+  get(@Param('name') name: string): Promise<BundleDto> {
+    return this.query.get(BundleUploadValidator.bundleName(name));
+  }
+
+  @Get(':name/versions/:version')
+  @Roles('policy-admin', 'auditor')
+  @ApiOperation({ summary: 'One version with its Rego sources and data' })
+  @ApiOkResponse({ type: BundleVersionDetailDto })
+  @ApiNotFoundResponse({ type: ErrorDto })
+  version(
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ): Promise<BundleVersionDetailDto> {
+    return this.query.version(
+      BundleUploadValidator.bundleName(name),
+      BundleUploadValidator.version(version),
+    );
+  }
+
+  @Post(':name/versions')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Upload a new immutable version',
+    description:
+      'Runs `opa check --strict`, `opa test` and `opa build -t wasm -e portcullis/decision` with the enforcer’s ' +
+      'capabilities. A rejected version is not stored; the 422 lists every problem with file, row and column.',
+  })
+  @ApiCreatedResponse({ type: BundleVersionDto })
+  @ApiBadRequestResponse({ type: ErrorDto })
+  @ApiPayloadTooLargeResponse({ type: ErrorDto })
+  @ApiUnprocessableEntityResponse({
+    type: BundleRejectionDto,
+    description: 'opa rejected the bundle',
+  })
+  @ApiServiceUnavailableResponse({ type: ErrorDto })
+  create(
+    @Param('name') name: string,
+    @Body() body: UploadBundleVersionDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<BundleVersionDto> {
+    return this.upload.execute({ bundle: name, body, principal });
+  }
+
+  @Post(':name/versions/:version/activate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Activate a version (an older one: rollback); enforcers switch once they verified it',
+  })
+  @ApiOkResponse({ type: ActivationDto })
+  @ApiNotFoundResponse({ type: ErrorDto })
+  @ApiConflictResponse({ type: ErrorDto })
+  @ApiServiceUnavailableResponse({ type: ErrorDto })
+  activateVersion(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ActivationDto> {
+    return this.activate.execute({
+      bundle: BundleUploadValidator.bundleName(name),
+      version: BundleUploadValidator.version(version),
+      principal,
+    });
+  }
+}

@@ -1,0 +1,107 @@
+import { resolve } from 'node:path';
+import { ConfigError, EnvReader, type LogLevel } from '@portcullis/platform';
+import { CAPABILITIES_FILE } from '@portcullis/policy-runtime';
+
+/** Repository root, from dist/apps/control-plane/src/config. */
+const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..', '..');
+
+export const DEFAULT_DATABASE_URL = 'sqlite:.data/control-plane.db';
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
+
+/**
+ * The whole control-plane configuration, validated once at boot by {@link loadControlPlaneConfig}.
+ * Every field has a documented environment variable (docs/control-plane-api.md); tests build the
+ * object directly. It is injected everywhere under {@link CONTROL_PLANE_CONFIG} and never mutated.
+ */
+export interface ControlPlaneConfig {
+  /** CP_HOST: interface the REST API binds to. */
+  host: string;
+  /** CP_PORT: REST port; 0 picks a free port (tests). */
+  port: number;
+  /** DATABASE_URL: `sqlite:<path>`, `sqlite::memory:` or `postgres://…` (optional `?schema=`). */
+  databaseUrl: string;
+  /** NATS_URL. */
+  natsUrl: string;
+  /** JETSTREAM_REPLICAS: replicas of every stream, bucket and object store the control plane creates. */
+  jetstreamReplicas: number;
+  auth: {
+    /** AUTH_ISSUER: expected `iss`, exactly. */
+    issuer: string;
+    /** AUTH_AUDIENCE: comma-separated accepted `aud` values. */
+    audience: string[];
+    /** AUTH_JWKS_URL: when unset, keys are found by OIDC discovery on the issuer. */
+    jwksUrl: string | undefined;
+    /** AUTH_ROLES_CLAIM: top-level claim carrying roles (array or space-separated string). */
+    rolesClaim: string;
+  };
+  opa: {
+    /** OPA_BIN: the pinned opa binary. */
+    bin: string;
+    /** OPA_TIMEOUT_MS: limit for each opa invocation (check, test, build). */
+    timeoutMs: number;
+    /**
+     * Capabilities file passed to `opa build`: exactly the builtins the enforcer can evaluate.
+     * Not an environment variable on purpose: it belongs to the enforcer's runtime, not to an operator.
+     */
+    capabilitiesFile: string;
+  };
+  /** LOG_LEVEL. */
+  logLevel: LogLevel;
+}
+
+/** Nest injection token of the {@link ControlPlaneConfig}. */
+export const CONTROL_PLANE_CONFIG = Symbol('CONTROL_PLANE_CONFIG');
+
+/** Reads and validates the whole environment; throws {@link ConfigError} naming the first bad key. */
+export function loadControlPlaneConfig(
+  env: Record<string, string | undefined> = process.env,
+): ControlPlaneConfig {
+  const r = new EnvReader(env);
+  const databaseUrl = r.string('DATABASE_URL', DEFAULT_DATABASE_URL);
+  checkDatabaseUrl(databaseUrl);
+  const rolesClaim = r.string('AUTH_ROLES_CLAIM', 'portcullis_roles');
+  if (!/^[A-Za-z0-9_:.\-/]{1,128}$/.test(rolesClaim)) {
+    throw new ConfigError('AUTH_ROLES_CLAIM', 'must be a claim name (letters, digits, _ : . - /)');
+  }
+  const audience = r.list('AUTH_AUDIENCE', ['portcullis-control-plane']);
+  if (audience.length === 0)
+    throw new ConfigError('AUTH_AUDIENCE', 'must name at least one audience');
+  const jwksUrl = r.optionalString('AUTH_JWKS_URL');
+  return {
+    host: r.string('CP_HOST', '127.0.0.1'),
+    port: r.port('CP_PORT', 8700),
+    databaseUrl,
+    natsUrl: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    jetstreamReplicas: r.int('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
+    auth: {
+      issuer: r.url('AUTH_ISSUER'),
+      audience,
+      jwksUrl: jwksUrl === undefined ? undefined : r.url('AUTH_JWKS_URL'),
+      rolesClaim,
+    },
+    opa: {
+      bin: r.string('OPA_BIN', resolve(REPO_ROOT, '.tools', 'bin', 'opa')),
+      timeoutMs: r.int('OPA_TIMEOUT_MS', 60_000, { min: 1000, max: 600_000 }),
+      capabilitiesFile: CAPABILITIES_FILE,
+    },
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+function checkDatabaseUrl(url: string): void {
+  if (url === 'sqlite::memory:') return;
+  if (url.startsWith('sqlite:')) {
+    if (url.length === 'sqlite:'.length)
+      throw new ConfigError('DATABASE_URL', 'sqlite: needs a file path');
+    return;
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid postgres:// URL');
+    }
+    return;
+  }
+  throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');
+}

@@ -1,0 +1,69 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ArgumentsHost } from '@nestjs/common';
+import { NotFoundException } from '@nestjs/common';
+import { Logger } from '@portcullis/platform';
+import { AllExceptionsFilter } from './all-exceptions.filter';
+import { ConflictError } from './domain.error';
+
+class FakeResponse {
+  statusCode = 0;
+  headersSent = false;
+  headers: Record<string, string> = {};
+  body = '';
+  setHeader(k: string, v: string): void {
+    this.headers[k] = v;
+  }
+  end(body: string): void {
+    this.body = body;
+  }
+  destroy(): void {}
+}
+
+function run(err: unknown): { res: FakeResponse; logs: Record<string, unknown>[] } {
+  const logs: Record<string, unknown>[] = [];
+  const logger = new Logger('test', 'debug', (line) =>
+    logs.push(JSON.parse(line) as Record<string, unknown>),
+  );
+  const res = new FakeResponse();
+  const host = {
+    switchToHttp: () => ({
+      getResponse: () => res,
+      getRequest: () => ({ method: 'POST', url: '/v1/bundles/x/versions?token=abc' }),
+    }),
+  } as unknown as ArgumentsHost;
+  new AllExceptionsFilter(logger).catch(err, host);
+  return { res, logs };
+}
+
+describe('global exception filter', () => {
+  it('an unknown error is a 500 with a correlation id and no internals, logged exactly once', () => {
+    const { res, logs } = run(new Error('connect ECONNREFUSED postgres://cp:hunter2@db'));
+    assert.equal(res.statusCode, 500);
+    const body = JSON.parse(res.body) as {
+      error: { code: string; message: string; correlation_id: string };
+    };
+    assert.equal(body.error.code, 'internal');
+    assert.equal(body.error.message, 'internal error');
+    assert.match(body.error.correlation_id, /^[0-9a-f-]{36}$/);
+    assert.ok(!res.body.includes('hunter2') && !res.body.includes('ECONNREFUSED'));
+    assert.equal(logs.length, 1);
+    assert.equal(logs[0].correlation_id, body.error.correlation_id);
+    assert.equal(logs[0].path, '/v1/bundles/x/versions', 'query strings are not logged');
+  });
+
+  it('a domain error is mapped without logging', () => {
+    const { res, logs } = run(new ConflictError('activated concurrently'));
+    assert.equal(res.statusCode, 409);
+    assert.deepEqual(JSON.parse(res.body), {
+      error: { code: 'conflict', message: 'activated concurrently' },
+    });
+    assert.equal(logs.length, 0);
+  });
+
+  it('framework 404s keep their status with a stable code', () => {
+    const { res } = run(new NotFoundException('Cannot GET /x'));
+    assert.equal(res.statusCode, 404);
+    assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'not_found');
+  });
+});
