@@ -30,13 +30,15 @@ const NEVER = ['internal.test_case'];
 
 function opaBin() {
   const bin = process.env.OPA_BIN ?? join(ROOT, '.tools', 'bin', 'opa');
-  if (!existsSync(bin)) throw new Error(`opa not found at ${bin}: run npm run bootstrap or set OPA_BIN`);
+  if (!existsSync(bin))
+    throw new Error(`opa not found at ${bin}: run npm run bootstrap or set OPA_BIN`);
   return bin;
 }
 
 function runtime() {
   const entry = join(ROOT, 'dist', 'libs', 'policy-runtime', 'src', 'index.js');
-  if (!existsSync(entry)) throw new Error(`${entry} missing: compile first (npx tsc -p tsconfig.json)`);
+  if (!existsSync(entry))
+    throw new Error(`${entry} missing: compile first (npx tsc -p tsconfig.json)`);
   return require(entry);
 }
 
@@ -59,7 +61,12 @@ function hostImports(wasm) {
 /** Builtins OPA's WASM compiler implements inside the module. */
 function wasmNative(opa, builtins, readBundleFile) {
   const probeable = builtins.filter(
-    (b) => b.decl.result && !b.decl.variadic && !b.deprecated && !ALWAYS_NATIVE.includes(b.name) && !NEVER.includes(b.name),
+    (b) =>
+      b.decl.result &&
+      !b.decl.variadic &&
+      !b.deprecated &&
+      !ALWAYS_NATIVE.includes(b.name) &&
+      !NEVER.includes(b.name),
   );
   // Every operand is `input.aN` (type any), so each call type-checks whatever its declared types.
   const lines = ['package probe', ''];
@@ -71,13 +78,20 @@ function wasmNative(opa, builtins, readBundleFile) {
   try {
     writeFileSync(join(dir, 'probe.rego'), lines.join('\n') + '\n');
     const bundle = join(dir, 'bundle.tar.gz');
-    execFileSync(opa, ['build', '-t', 'wasm', '-e', 'probe/results', '-o', bundle, join(dir, 'probe.rego')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(
+      opa,
+      ['build', '-t', 'wasm', '-e', 'probe/results', '-o', bundle, join(dir, 'probe.rego')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const wasm = readBundleFile(readFileSync(bundle), '/policy.wasm');
     if (!wasm) throw new Error('opa build produced no policy.wasm');
     const host = hostImports(wasm);
-    return new Set([...probeable.filter((b) => !host.has(b.name)).map((b) => b.name), ...ALWAYS_NATIVE]);
+    return new Set([
+      ...probeable.filter((b) => !host.has(b.name)).map((b) => b.name),
+      ...ALWAYS_NATIVE,
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -86,15 +100,23 @@ function wasmNative(opa, builtins, readBundleFile) {
 export function generateCapabilities() {
   const opa = opaBin();
   const { PROVIDED_BUILTINS, SDK_BUILTINS, readBundleFile } = runtime();
-  const current = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' }));
+  const current = JSON.parse(
+    execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' }),
+  );
   const sdkCaps = JSON.parse(
-    readFileSync(join(ROOT, 'node_modules', '@open-policy-agent', 'opa-wasm', 'capabilities.json'), 'utf8'),
+    readFileSync(
+      join(ROOT, 'node_modules', '@open-policy-agent', 'opa-wasm', 'capabilities.json'),
+      'utf8',
+    ),
   );
   const native = wasmNative(opa, current.builtins, readBundleFile);
   const allowed = new Set([...native, ...SDK_BUILTINS, ...PROVIDED_BUILTINS]);
   const known = new Set(current.builtins.map((b) => b.name));
   const unknown = [...SDK_BUILTINS, ...PROVIDED_BUILTINS].filter((n) => !known.has(n));
-  if (unknown.length > 0) throw new Error(`this opa does not declare builtins the runtime provides: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `this opa does not declare builtins the runtime provides: ${unknown.join(', ')}`,
+    );
   const capabilities = {
     builtins: current.builtins.filter((b) => allowed.has(b.name) && !b.deprecated),
     ...Object.fromEntries(Object.entries(current).filter(([key]) => key !== 'builtins')),
@@ -110,7 +132,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   } else if (process.argv.includes('--check')) {
     const committed = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
     if (committed !== text) {
-      process.stderr.write(`${OUT} is stale: run node scripts/gen-capabilities.mjs and commit the result\n`);
+      process.stderr.write(
+        `${OUT} is stale: run node scripts/gen-capabilities.mjs and commit the result\n`,
+      );
       process.exit(1);
     }
   } else {

@@ -1,6 +1,6 @@
 // `npm test`: every test, on a fresh clone, with no other step.
 //   1. bootstrap (npm ci, pinned opa and nats-server, compile)
-//   2. lint (ESLint with type information, module boundaries)
+//   2. lint (ESLint with type information, module boundaries), Prettier and `opa fmt`
 //   3. the Rego library's own tests with the real `opa test`
 //   4. unit (*.spec), integration (*.int-spec) and e2e (e2e/*.e2e-spec) with node's test runner.
 // PostgreSQL variants run when PORTCULLIS_TEST_POSTGRES_URL is set (.ci/run sets it).
@@ -39,7 +39,11 @@ process.env.NATS_SERVER_BIN ??= tools.natsServer;
 
 if (lint) {
   process.stderr.write('[test] eslint ...\n');
-  run(process.execPath, [join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings=0', '.']);
+  run(process.execPath, [
+    join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'),
+    '--max-warnings=0',
+    '.',
+  ]);
 }
 if (!only) {
   process.stderr.write('[test] opa check + opa test rego/ ...\n');

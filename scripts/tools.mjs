@@ -55,6 +55,7 @@ export function ensureTool(name, log = (m) => process.stderr.write(m + '\n')) {
     env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' },
   });
   const got = installedVersion(bin, tool);
-  if (got !== tool.version) throw new Error(`${name}: expected ${tool.version} after install, found ${got}`);
+  if (got !== tool.version)
+    throw new Error(`${name}: expected ${tool.version} after install, found ${got}`);
   return bin;
 }

@@ -38,7 +38,12 @@ export class EnforcerApp {
     overrides: EnforcerOverrides = {},
   ) {
     this.logger = overrides.logger ?? new Logger('enforcer', config.logLevel);
-    this.nats = new NatsClient(config.natsUrl, `portcullis-enforcer-${config.enforcerId}`, this.metrics, this.logger.child('nats'));
+    this.nats = new NatsClient(
+      config.natsUrl,
+      `portcullis-enforcer-${config.enforcerId}`,
+      this.metrics,
+      this.logger.child('nats'),
+    );
     this.watcher = new BundleWatcher(
       this.nats,
       overrides.loadPolicy ?? loadPolicy,
@@ -90,12 +95,21 @@ export class EnforcerApp {
     this.admin = new AdminServer(
       config.host,
       config.adminPort,
-      { components: () => this.components(), ready: () => this.nats.isConnected() && this.watcher.current() !== null },
+      {
+        components: () => this.components(),
+        ready: () => this.nats.isConnected() && this.watcher.current() !== null,
+      },
       this.metrics,
       this.logger.child('admin'),
     );
     // Stop order is the reverse: the proxy drains first, then events are flushed, then NATS closes.
-    this.lifecycle = new Lifecycle([this.nats, this.publisher, this.watcher, this.admin, this.proxy]);
+    this.lifecycle = new Lifecycle([
+      this.nats,
+      this.publisher,
+      this.watcher,
+      this.admin,
+      this.proxy,
+    ]);
   }
 
   get proxyPort(): number {
@@ -129,6 +143,9 @@ export class EnforcerApp {
 }
 
 /** Builds an enforcer from a validated config; call `start()` and, when done, `stop()`. */
-export function createEnforcer(config: EnforcerConfig, overrides: EnforcerOverrides = {}): EnforcerApp {
+export function createEnforcer(
+  config: EnforcerConfig,
+  overrides: EnforcerOverrides = {},
+): EnforcerApp {
   return new EnforcerApp(config, overrides);
 }

@@ -6,7 +6,12 @@ import { connect as connectNats } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
 import { SignJWT } from 'jose';
-import { NATS_NAMES, decisionSubject, parseDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
+import {
+  NATS_NAMES,
+  decisionSubject,
+  parseDecisionEvent,
+  type DecisionEvent,
+} from '@portcullis/contracts';
 import { Logger } from '@portcullis/platform';
 import { NatsServerProcess, TokenIssuer, freePort, waitFor } from '@portcullis/testing';
 import type { EnforcerConfig } from './config/enforcer.config';
@@ -44,7 +49,10 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
   const ids: string[] = [];
   const enforcerId = 'itest-proxy';
 
-  async function call(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+  async function call(
+    path: string,
+    init: RequestInit & { token?: string | null } = {},
+  ): Promise<Response> {
     const headers = new Headers(init.headers);
     const token = init.token === undefined ? good : init.token;
     if (token !== null) headers.set('authorization', `Bearer ${token}`);
@@ -86,8 +94,18 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
       adminPort: 0,
       bundle: 'proxytest',
       connections: [
-        { name: 'crm', type: 'http', url: new URL(`${upstream.url}/api`), labels: { team: 'sales' } },
-        { name: 'down', type: 'http', url: new URL(`http://127.0.0.1:${await freePort()}`), labels: {} },
+        {
+          name: 'crm',
+          type: 'http',
+          url: new URL(`${upstream.url}/api`),
+          labels: { team: 'sales' },
+        },
+        {
+          name: 'down',
+          type: 'http',
+          url: new URL(`http://127.0.0.1:${await freePort()}`),
+          labels: {},
+        },
       ],
       natsUrl: nats.url,
       jetStreamReplicas: 1,
@@ -124,7 +142,10 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
     assert.equal(upstream.seen.length, 0);
     const ready = await fetch(`http://127.0.0.1:${enforcer.adminPort}/readyz`);
     assert.equal(ready.status, 503);
-    const report = (await ready.json()) as { ready: boolean; components: Record<string, { state: string }> };
+    const report = (await ready.json()) as {
+      ready: boolean;
+      components: Record<string, { state: string }>;
+    };
     assert.equal(report.ready, false);
     assert.equal(report.components['bundle-watcher'].state, 'starting');
     assert.equal(report.components.nats.state, 'ok');
@@ -141,10 +162,18 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
   it('an allowed call reaches the upstream at <url>/<rest> without the caller credentials', async () => {
     const before = upstream.seen.length;
     const res = await call('/crm/customers/42?fields=name&fields=email', {
-      headers: { cookie: 'session=abc', 'x-portcullis-subject': 'spoofed', 'x-forwarded-for': '10.1.2.3' },
+      headers: {
+        cookie: 'session=abc',
+        'x-portcullis-subject': 'spoofed',
+        'x-forwarded-for': '10.1.2.3',
+      },
     });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('x-upstream-hop'), null, 'a hop-by-hop header named by the upstream Connection leaked');
+    assert.equal(
+      res.headers.get('x-upstream-hop'),
+      null,
+      'a hop-by-hop header named by the upstream Connection leaked',
+    );
     const seen = upstream.seen.slice(before);
     assert.equal(seen.length, 1);
     assert.equal(seen[0].url, '/api/customers/42?fields=name&fields=email');
@@ -153,7 +182,10 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
     assert.equal(seen[0].headers['x-portcullis-subject'], undefined);
     assert.equal(seen[0].headers['x-forwarded-for'], '10.1.2.3, 127.0.0.1');
     assert.equal(seen[0].headers['x-forwarded-proto'], 'http');
-    assert.equal(seen[0].headers['x-portcullis-decision-id'], res.headers.get('x-portcullis-decision-id'));
+    assert.equal(
+      seen[0].headers['x-portcullis-decision-id'],
+      res.headers.get('x-portcullis-decision-id'),
+    );
     assert.equal(seen[0].headers.host, `127.0.0.1:${upstream.port}`);
   });
 
@@ -169,7 +201,11 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
     const token = await issuer.mint({ sub: 'fn-marketing', claims: { team: 'marketing' } });
     const res = await call('/crm/customers', { token });
     assert.equal(res.status, 403);
-    const body = (await res.json()) as { error: { code: string }; reasons: string[]; decision_id: string };
+    const body = (await res.json()) as {
+      error: { code: string };
+      reasons: string[];
+      decision_id: string;
+    };
     assert.equal(body.error.code, 'denied');
     assert.deepEqual(body.reasons, ['no rule allows this call']);
     assert.equal(body.decision_id, res.headers.get('x-portcullis-decision-id'));
@@ -178,11 +214,21 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
 
   it('a JSON body within the limit is parsed for the policy and forwarded unchanged', async () => {
     const before = upstream.seen.length;
-    const denied = await call('/crm/payments', { method: 'POST', body: '{"amount": 500}', headers: { 'content-type': 'application/json' } });
+    const denied = await call('/crm/payments', {
+      method: 'POST',
+      body: '{"amount": 500}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(denied.status, 403);
-    assert.deepEqual(((await denied.json()) as { reasons: string[] }).reasons, ['amount above 100 needs approval']);
+    assert.deepEqual(((await denied.json()) as { reasons: string[] }).reasons, [
+      'amount above 100 needs approval',
+    ]);
     assert.equal(upstream.seen.length, before, 'a denied body was sent upstream');
-    const allowed = await call('/crm/payments', { method: 'POST', body: '{"amount": 5}', headers: { 'content-type': 'application/json' } });
+    const allowed = await call('/crm/payments', {
+      method: 'POST',
+      body: '{"amount": 5}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(allowed.status, 200);
     assert.equal(upstream.seen.at(-1)?.body, '{"amount": 5}');
     assert.equal(upstream.seen.at(-1)?.headers['content-length'], '13');
@@ -206,14 +252,22 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
   });
 
   it('headers over the limit are 431', async () => {
-    const text = await raw(`GET /crm/customers HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
+    const text = await raw(
+      `GET /crm/customers HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`,
+    );
     assert.match(text, /^HTTP\/1\.1 431 /);
   });
 
   const ambiguous: [string, string][] = [
     ['two Host headers', 'GET /crm/customers HTTP/1.1\r\nHost: a\r\nHost: b\r\n'],
-    ['an absolute-form target that disagrees with Host', 'GET http://elsewhere/crm/customers HTTP/1.1\r\nHost: a\r\n'],
-    ['Transfer-Encoding on HTTP/1.0', 'POST /crm/customers HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n'],
+    [
+      'an absolute-form target that disagrees with Host',
+      'GET http://elsewhere/crm/customers HTTP/1.1\r\nHost: a\r\n',
+    ],
+    [
+      'Transfer-Encoding on HTTP/1.0',
+      'POST /crm/customers HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n',
+    ],
     ['an encoded slash', 'GET /crm/customers%2F..%2Fadmin HTTP/1.1\r\nHost: a\r\n'],
     ['a dot-dot segment', 'GET /crm/customers/../admin HTTP/1.1\r\nHost: a\r\n'],
     ['an encoded NUL', 'GET /crm/customers%00 HTTP/1.1\r\nHost: a\r\n'],
@@ -229,14 +283,19 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
   }
 
   it('an unknown method is 405', async () => {
-    const text = await raw(`PROPFIND /crm/customers HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${good}\r\nConnection: close\r\n\r\n`);
+    const text = await raw(
+      `PROPFIND /crm/customers HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${good}\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(text, /^HTTP\/1\.1 405 /);
   });
 
   it('an unknown connection is 404 for an authenticated caller', async () => {
     const res = await call('/nosuch/x');
     assert.equal(res.status, 404);
-    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unknown_connection');
+    assert.equal(
+      ((await res.json()) as { error: { code: string } }).error.code,
+      'unknown_connection',
+    );
   });
 
   it('an unknown connection does not reveal itself to an unauthenticated caller', async () => {
@@ -260,26 +319,47 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const cases: [string, () => Promise<string | null>, string][] = [
       ['a missing token', async () => null, 'token_missing'],
-      ['an expired token', () => issuer.mint({ sub: 'fn-billing', claims: { team: 'billing' }, ttl: -120 }), 'token_expired'],
+      [
+        'an expired token',
+        () => issuer.mint({ sub: 'fn-billing', claims: { team: 'billing' }, ttl: -120 }),
+        'token_expired',
+      ],
       [
         'a token whose payload was altered after signing',
         async () => {
-          const [h, , s] = (await issuer.mint({ sub: 'fn-billing', claims: { team: 'billing' } })).split('.');
-          const payload = b64({ sub: 'fn-admin', team: 'billing', iss: issuer.issuer, aud: 'portcullis-enforcer', exp: Math.floor(Date.now() / 1000) + 300 });
+          const [h, , s] = (
+            await issuer.mint({ sub: 'fn-billing', claims: { team: 'billing' } })
+          ).split('.');
+          const payload = b64({
+            sub: 'fn-admin',
+            team: 'billing',
+            iss: issuer.issuer,
+            aud: 'portcullis-enforcer',
+            exp: Math.floor(Date.now() / 1000) + 300,
+          });
           return `${h}.${payload}.${s}`;
         },
         'signature_invalid',
       ],
       [
         'an alg:none token',
-        async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'fn-billing', team: 'billing', iss: issuer.issuer, aud: 'portcullis-enforcer', exp: Math.floor(Date.now() / 1000) + 300 })}.`,
+        async () =>
+          `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'fn-billing', team: 'billing', iss: issuer.issuer, aud: 'portcullis-enforcer', exp: Math.floor(Date.now() / 1000) + 300 })}.`,
         'algorithm_not_allowed',
       ],
-      ['a token for another audience', () => issuer.mint({ sub: 'fn-billing', claims: { team: 'billing' }, audience: 'someone-else' }), 'audience_mismatch'],
+      [
+        'a token for another audience',
+        () =>
+          issuer.mint({ sub: 'fn-billing', claims: { team: 'billing' }, audience: 'someone-else' }),
+        'audience_mismatch',
+      ],
       [
         'a token signed with HS256 using the RSA public key',
         async () => {
-          const pem = createPublicKey({ key: issuer.publicKeyJwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+          const pem = createPublicKey({
+            key: issuer.publicKeyJwk as import('node:crypto').JsonWebKey,
+            format: 'jwk',
+          }).export({ type: 'spki', format: 'pem' });
           return new SignJWT({ team: 'billing' })
             .setProtectedHeader({ alg: 'HS256', kid: issuer.publicKeyJwk.kid })
             .setIssuer(issuer.issuer)
@@ -296,7 +376,10 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
         const before = upstream.seen.length;
         const res = await call('/crm/customers', { token: await token() });
         assert.equal(res.status, 401);
-        const body = (await res.json()) as { error: { code: string; message: string }; decision_id: string };
+        const body = (await res.json()) as {
+          error: { code: string; message: string };
+          decision_id: string;
+        };
         assert.equal(body.error.code, code);
         assert.ok(body.error.message.length > 0);
         assert.ok(body.decision_id);
@@ -308,10 +391,19 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
 
   it('metrics count decisions by outcome and code on the admin port', async () => {
     const text = await (await fetch(`http://127.0.0.1:${enforcer.adminPort}/metrics`)).text();
-    assert.match(text, /portcullis_enforcer_decisions_total\{outcome="allow",code="policy"\} [1-9]/);
-    assert.match(text, /portcullis_enforcer_decisions_total\{outcome="deny",code="unauthenticated"\} [1-9]/);
+    assert.match(
+      text,
+      /portcullis_enforcer_decisions_total\{outcome="allow",code="policy"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /portcullis_enforcer_decisions_total\{outcome="deny",code="unauthenticated"\} [1-9]/,
+    );
     assert.match(text, /portcullis_enforcer_decisions_total\{outcome="error",code="no_policy"\} 1/);
-    assert.match(text, /portcullis_enforcer_decisions_total\{outcome="error",code="upstream_failed"\} 2/);
+    assert.match(
+      text,
+      /portcullis_enforcer_decisions_total\{outcome="error",code="upstream_failed"\} 2/,
+    );
     assert.match(text, /portcullis_enforcer_bundle_version\{bundle="proxytest"\} 1/);
     assert.match(text, /portcullis_enforcer_evaluation_seconds_count [1-9]/);
     assert.match(text, /portcullis_enforcer_proxy_seconds_count\{outcome="allow"\} [1-9]/);
@@ -334,7 +426,9 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
     let count = 0;
     await waitFor(
       async () => {
-        const consumer = await js.consumers.get(NATS_NAMES.decisionStream, { filter_subjects: decisionSubject(enforcerId) });
+        const consumer = await js.consumers.get(NATS_NAMES.decisionStream, {
+          filter_subjects: decisionSubject(enforcerId),
+        });
         const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
         events.clear();
         count = 0;
@@ -353,15 +447,23 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
     assert.deepEqual(new Set(events.keys()), expected);
     for (const e of events.values()) {
       const text = JSON.stringify(e);
-      assert.doesNotMatch(text, /Bearer eyJ|eyJ[A-Za-z0-9_-]{10,}\./, `event ${e.decision_id} carries a token`);
+      assert.doesNotMatch(
+        text,
+        /Bearer eyJ|eyJ[A-Za-z0-9_-]{10,}\./,
+        `event ${e.decision_id} carries a token`,
+      );
       assert.doesNotMatch(text, /session=abc/);
       assert.equal(e.enforcer_id, enforcerId);
     }
-    const allowed = [...events.values()].find((e) => e.outcome === 'allow' && e.request.path === '/customers/42');
+    const allowed = [...events.values()].find(
+      (e) => e.outcome === 'allow' && e.request.path === '/customers/42',
+    );
     assert.ok(allowed);
     assert.equal(allowed.bundle.version, 1);
     assert.equal(allowed.status, 200);
-    assert.deepEqual((allowed.input as { request: { query: unknown } }).request.query, { fields: ['name', 'email'] });
+    assert.deepEqual((allowed.input as { request: { query: unknown } }).request.query, {
+      fields: ['name', 'email'],
+    });
     const denied401 = [...events.values()].filter((e) => e.status === 401);
     assert.ok(denied401.every((e) => e.outcome === 'deny' && e.error?.code === 'unauthenticated'));
   });

@@ -22,14 +22,23 @@ decision := {"allow": true, "reasons": []} if {
 }
 `;
 
-async function timeCalls(port: number, path: string, headers: Record<string, string>, n: number): Promise<number[]> {
+async function timeCalls(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  n: number,
+): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const one = () =>
     new Promise<number>((resolve, reject) => {
       const t0 = process.hrtime.bigint();
       const req = request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`status ${res.statusCode}`))));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Number(process.hrtime.bigint() - t0) / 1e6)
+            : reject(new Error(`status ${res.statusCode}`)),
+        );
       });
       req.on('error', reject);
       req.end();
@@ -40,7 +49,8 @@ async function timeCalls(port: number, path: string, headers: Record<string, str
   return out.sort((a, b) => a - b);
 }
 
-const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = (xs: number[], p: number) =>
+  xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 2000);
@@ -86,8 +96,12 @@ async function main(): Promise<void> {
     const proxied = await timeCalls(enforcer.proxyPort, '/crm/customers/1', auth, n);
     const line = (name: string, xs: number[]) =>
       `${name.padEnd(9)} p50 ${pct(xs, 50).toFixed(3)} ms  p90 ${pct(xs, 90).toFixed(3)} ms  p99 ${pct(xs, 99).toFixed(3)} ms`;
-    process.stdout.write(`${n} sequential keep-alive GETs\n${line('direct', direct)}\n${line('enforcer', proxied)}\n`);
-    process.stdout.write(`added    p50 ${(pct(proxied, 50) - pct(direct, 50)).toFixed(3)} ms  p99 ${(pct(proxied, 99) - pct(direct, 99)).toFixed(3)} ms\n`);
+    process.stdout.write(
+      `${n} sequential keep-alive GETs\n${line('direct', direct)}\n${line('enforcer', proxied)}\n`,
+    );
+    process.stdout.write(
+      `added    p50 ${(pct(proxied, 50) - pct(direct, 50)).toFixed(3)} ms  p99 ${(pct(proxied, 99) - pct(direct, 99)).toFixed(3)} ms\n`,
+    );
   } finally {
     await enforcer.stop();
     await nc.close();

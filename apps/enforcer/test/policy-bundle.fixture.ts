@@ -27,7 +27,18 @@ export function compileRego(modules: Record<string, string>): Uint8Array {
     const out = join(dir, 'bundle.tar.gz');
     const run = spawnSync(
       toolPath('opa'),
-      ['build', '-t', 'wasm', '-e', DECISION_PATH, '--capabilities', CAPABILITIES_FILE, '-o', out, join(dir, 'src')],
+      [
+        'build',
+        '-t',
+        'wasm',
+        '-e',
+        DECISION_PATH,
+        '--capabilities',
+        CAPABILITIES_FILE,
+        '-o',
+        out,
+        join(dir, 'src'),
+      ],
       { encoding: 'utf8', timeout: 60_000 },
     );
     if (run.status !== 0) throw new Error(`opa build failed: ${run.stderr || run.stdout}`);
@@ -72,5 +83,8 @@ export async function uploadVersion(
 /** Writes the pointer to the bundle KV, as the control plane's activation does. */
 export async function activate(nc: NatsConnection, pointer: BundlePointer): Promise<void> {
   const topo = await ensureJetStreamTopology(nc);
-  await topo.bundles.put(activeBundleKey(pointer.bundle), JSON.stringify({ ...pointer, activated_at: new Date().toISOString() }));
+  await topo.bundles.put(
+    activeBundleKey(pointer.bundle),
+    JSON.stringify({ ...pointer, activated_at: new Date().toISOString() }),
+  );
 }

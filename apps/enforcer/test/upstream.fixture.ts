@@ -21,12 +21,21 @@ export class RecordingUpstream {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        const seen = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         this.seen.push(seen);
         if (seen.url.includes('/hang')) return;
         const ms = Number(/[?&]ms=(\d+)/.exec(seen.url)?.[1] ?? 0);
         setTimeout(() => {
-          res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive, x-upstream-hop', 'x-upstream-hop': '1' });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            connection: 'keep-alive, x-upstream-hop',
+            'x-upstream-hop': '1',
+          });
           res.end(JSON.stringify(seen));
         }, ms);
       });

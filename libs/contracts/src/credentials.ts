@@ -49,7 +49,9 @@ function scrubObject(value: JsonObject): JsonObject {
     } else if (key === 'query' && isObject(v)) {
       const query: JsonObject = {};
       for (const [name, qv] of Object.entries(v)) {
-        query[name] = CREDENTIAL_QUERY_PARAMS.has(name.toLowerCase()) ? redactValues(qv) : scrubValue(qv);
+        query[name] = CREDENTIAL_QUERY_PARAMS.has(name.toLowerCase())
+          ? redactValues(qv)
+          : scrubValue(qv);
       }
       out[key] = query;
     } else {

@@ -1,7 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { checkDecisionDocument, parseDecisionEvent, DECISION_EVENT_SCHEMA, type DecisionEvent } from './decision';
+import {
+  checkDecisionDocument,
+  parseDecisionEvent,
+  DECISION_EVENT_SCHEMA,
+  type DecisionEvent,
+} from './decision';
 import { parseBundlePointer, BUNDLE_POINTER_SCHEMA } from './bundle';
 import { ContractViolation } from './validation';
 import { REDACTED, scrubDecisionEvent } from './credentials';
@@ -70,7 +75,8 @@ describe('decision event contract', () => {
 
   it('nested fields are named with their path', () => {
     assert.throws(
-      () => parseDecisionEvent({ ...event(), bundle: { name: 'default', version: 'x', digest: null } }),
+      () =>
+        parseDecisionEvent({ ...event(), bundle: { name: 'default', version: 'x', digest: null } }),
       /bundle\.version/,
     );
   });
@@ -118,6 +124,9 @@ describe('credential scrub of recorded decisions', () => {
       },
       nested: { headers: {} },
     });
-    assert.equal((e.input as { request: { headers: Record<string, string> } }).request.headers.authorization, 'Bearer abc');
+    assert.equal(
+      (e.input as { request: { headers: Record<string, string> } }).request.headers.authorization,
+      'Bearer abc',
+    );
   });
 });

@@ -38,15 +38,15 @@ export interface DecisionDocument {
 
 /** Result of checking what the policy returned; a malformed document is an error outcome. */
 export type DecisionDocumentCheck =
-  | { ok: true; document: DecisionDocument }
-  | { ok: false; message: string };
+  { ok: true; document: DecisionDocument } | { ok: false; message: string };
 
 export function checkDecisionDocument(value: unknown): DecisionDocumentCheck {
   if (value === undefined) {
     return { ok: false, message: 'policy produced no decision (portcullis.decision is undefined)' };
   }
   if (!isObject(value)) return { ok: false, message: 'decision must be an object' };
-  if (typeof value.allow !== 'boolean') return { ok: false, message: 'decision.allow must be a boolean' };
+  if (typeof value.allow !== 'boolean')
+    return { ok: false, message: 'decision.allow must be a boolean' };
   let reasons: string[] = [];
   if (value.reasons !== undefined) {
     const raw = value.reasons;
@@ -118,8 +118,10 @@ export function parseDecisionEvent(value: unknown): DecisionEvent {
   const error = r.optionalObject('error');
   const input = r.raw('input');
   const result = r.raw('result');
-  if (input !== null && !isObject(input)) throw new Error('DecisionEvent: input must be an object or null');
-  if (result !== null && !isObject(result)) throw new Error('DecisionEvent: result must be an object or null');
+  if (input !== null && !isObject(input))
+    throw new Error('DecisionEvent: input must be an object or null');
+  if (result !== null && !isObject(result))
+    throw new Error('DecisionEvent: result must be an object or null');
   return {
     schema: DECISION_EVENT_SCHEMA,
     decision_id: r.string('decision_id', { pattern: /^[0-9a-f-]{36}$/ }),
@@ -139,10 +141,16 @@ export function parseDecisionEvent(value: unknown): DecisionEvent {
     outcome: r.oneOf('outcome', OUTCOMES),
     reasons: r.stringArray('reasons'),
     error: error
-      ? { code: error.oneOf('code', DECISION_ERROR_CODES), message: error.string('message', { max: 2048 }) }
+      ? {
+          code: error.oneOf('code', DECISION_ERROR_CODES),
+          message: error.string('message', { max: 2048 }),
+        }
       : null,
     status: r.integer('status', { min: 0 }),
-    request: { method: request.string('method', { max: 32 }), path: request.string('path', { max: 8192 }) },
+    request: {
+      method: request.string('method', { max: 32 }),
+      path: request.string('path', { max: 8192 }),
+    },
     metrics: {
       timer_eval_ns: metrics.optionalInteger('timer_eval_ns'),
       timer_total_ns: metrics.integer('timer_total_ns', { min: 0 }),

@@ -25,16 +25,30 @@ describe('JetStream topology', () => {
     await topo.artifacts.putBlob({ name: 'probe' }, new Uint8Array([1, 2, 3]));
     assert.deepEqual([...((await topo.artifacts.getBlob('probe')) ?? [])], [1, 2, 3]);
     const jsm = await jetstreamManager(nc);
-    assert.equal((await jsm.streams.info(NATS_NAMES.decisionStream)).config.name, NATS_NAMES.decisionStream);
+    assert.equal(
+      (await jsm.streams.info(NATS_NAMES.decisionStream)).config.name,
+      NATS_NAMES.decisionStream,
+    );
   });
 
   it('a client never rewrites the decision stream; the owner does', async () => {
     const jsm = await jetstreamManager(nc);
-    await ensureJetStreamTopology(nc, { ...DEFAULT_TOPOLOGY, decisionMaxAgeMs: 3_600_000 }, 'client');
+    await ensureJetStreamTopology(
+      nc,
+      { ...DEFAULT_TOPOLOGY, decisionMaxAgeMs: 3_600_000 },
+      'client',
+    );
     const before = (await jsm.streams.info(NATS_NAMES.decisionStream)).config.max_age;
     assert.equal(before, DEFAULT_TOPOLOGY.decisionMaxAgeMs * 1_000_000);
-    await ensureJetStreamTopology(nc, { ...DEFAULT_TOPOLOGY, decisionMaxAgeMs: 3_600_000 }, 'owner');
-    assert.equal((await jsm.streams.info(NATS_NAMES.decisionStream)).config.max_age, 3_600_000 * 1_000_000);
+    await ensureJetStreamTopology(
+      nc,
+      { ...DEFAULT_TOPOLOGY, decisionMaxAgeMs: 3_600_000 },
+      'owner',
+    );
+    assert.equal(
+      (await jsm.streams.info(NATS_NAMES.decisionStream)).config.max_age,
+      3_600_000 * 1_000_000,
+    );
   });
 
   it('opening existing resources keeps their data (idempotent)', async () => {

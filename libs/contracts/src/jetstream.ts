@@ -74,7 +74,10 @@ export async function ensureJetStreamTopology(
     if (role === 'client' && (await streamExists(`KV_${name}`))) return kvm.open(name);
     return kvm.create(name, kvOpts);
   };
-  const bundles = await openKv(NATS_NAMES.bundlePointersBucket, { history: 16, replicas: opts.replicas });
+  const bundles = await openKv(NATS_NAMES.bundlePointersBucket, {
+    history: 16,
+    replicas: opts.replicas,
+  });
   const enforcers = await openKv(NATS_NAMES.enforcerStatusBucket, {
     history: 1,
     replicas: opts.replicas,

@@ -23,7 +23,10 @@ export function activeBundleKey(bundle: string): string {
 }
 
 /** Object-store names of one compiled bundle version. */
-export function bundleArtifactNames(bundle: string, version: number): { wasm: string; data: string } {
+export function bundleArtifactNames(
+  bundle: string,
+  version: number,
+): { wasm: string; data: string } {
   return { wasm: `${bundle}/${version}/policy.wasm`, data: `${bundle}/${version}/data.json` };
 }
 

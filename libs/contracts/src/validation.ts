@@ -36,8 +36,10 @@ export class Reader {
   string(field: string, opts: { pattern?: RegExp; max?: number } = {}): string {
     const v = this.value[field];
     if (typeof v !== 'string') this.fail(field, 'must be a string');
-    if (opts.max !== undefined && v.length > opts.max) this.fail(field, `must be at most ${opts.max} characters`);
-    if (opts.pattern && !opts.pattern.test(v)) this.fail(field, `must match ${String(opts.pattern)}`);
+    if (opts.max !== undefined && v.length > opts.max)
+      this.fail(field, `must be at most ${opts.max} characters`);
+    if (opts.pattern && !opts.pattern.test(v))
+      this.fail(field, `must match ${String(opts.pattern)}`);
     return v;
   }
 
@@ -80,13 +82,15 @@ export class Reader {
 
   oneOf<T extends string>(field: string, allowed: readonly T[]): T {
     const v = this.string(field);
-    if (!(allowed as readonly string[]).includes(v)) this.fail(field, `must be one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(v))
+      this.fail(field, `must be one of ${allowed.join(', ')}`);
     return v as T;
   }
 
   stringArray(field: string): string[] {
     const v = this.value[field];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) this.fail(field, 'must be an array of strings');
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+      this.fail(field, 'must be an array of strings');
     return v;
   }
 

@@ -8,12 +8,17 @@ import { AuthenticationError, TokenVerifier } from '@portcullis/identity';
 const AUDIENCE = 'portcullis-enforcer';
 
 function b64url(value: unknown): string {
-  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString(
+    'base64url',
+  );
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof AuthenticationError, `expected AuthenticationError, got ${String(err)}`);
+    assert.ok(
+      err instanceof AuthenticationError,
+      `expected AuthenticationError, got ${String(err)}`,
+    );
     assert.equal(err.code, code);
     return true;
   });
@@ -45,7 +50,10 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
   });
 
   it('a token for another audience is rejected as audience_mismatch', async () => {
-    await rejectsWith(verifier.verify(await issuer.mint({ sub: 'a', audience: 'someone-else' })), 'audience_mismatch');
+    await rejectsWith(
+      verifier.verify(await issuer.mint({ sub: 'a', audience: 'someone-else' })),
+      'audience_mismatch',
+    );
   });
 
   it('a token signed by a key outside the JWKS is rejected', async () => {
@@ -74,7 +82,10 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
   });
 
   it('a token signed with HS256 using the RSA public key is rejected', async () => {
-    const pem = createPublicKey({ key: issuer.publicKeyJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const pem = createPublicKey({ key: issuer.publicKeyJwk, format: 'jwk' }).export({
+      type: 'spki',
+      format: 'pem',
+    });
     const now = Math.floor(Date.now() / 1000);
     const head = b64url({ alg: 'HS256', typ: 'JWT', kid: issuer.publicKeyJwk.kid });
     const body = b64url({ iss: issuer.issuer, sub: 'a', aud: AUDIENCE, exp: now + 60 });
@@ -83,7 +94,11 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
   });
 
   it('a token from another issuer is rejected as issuer_mismatch', async () => {
-    const other = new TokenVerifier({ issuer: 'https://elsewhere.example', audience: AUDIENCE, jwksUrl: issuer.jwksUrl });
+    const other = new TokenVerifier({
+      issuer: 'https://elsewhere.example',
+      audience: AUDIENCE,
+      jwksUrl: issuer.jwksUrl,
+    });
     await rejectsWith(other.verify(await issuer.mint({ sub: 'a' })), 'issuer_mismatch');
   });
 
@@ -98,24 +113,43 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
 
   it('error messages never echo the token', async () => {
     const token = await issuer.mint({ sub: 'a', ttl: -120 });
-    await assert.rejects(verifier.verify(token), (err: Error) => !err.message.includes(token.split('.')[2]));
+    await assert.rejects(
+      verifier.verify(token),
+      (err: Error) => !err.message.includes(token.split('.')[2]),
+    );
   });
 
   it('an unreachable issuer surfaces as jwks_unavailable, not as an allow', async () => {
-    const dead = new TokenVerifier({ issuer: `http://127.0.0.1:${await freePort()}`, audience: AUDIENCE, fetchTimeoutMs: 500 });
+    const dead = new TokenVerifier({
+      issuer: `http://127.0.0.1:${await freePort()}`,
+      audience: AUDIENCE,
+      fetchTimeoutMs: 500,
+    });
     await rejectsWith(dead.verify(await issuer.mint({ sub: 'a' })), 'jwks_unavailable');
   });
 });
 
 describe('TokenVerifier configuration', () => {
   it('refuses an HMAC algorithm in the allow-list', () => {
-    assert.throws(() => new TokenVerifier({ issuer: 'x', audience: 'y', algorithms: ['RS256', 'HS256'] }), /asymmetric/);
+    assert.throws(
+      () => new TokenVerifier({ issuer: 'x', audience: 'y', algorithms: ['RS256', 'HS256'] }),
+      /asymmetric/,
+    );
   });
 
   it('extracts a bearer token and rejects other schemes', () => {
     assert.equal(TokenVerifier.bearer('Bearer abc.def.ghi'), 'abc.def.ghi');
-    assert.throws(() => TokenVerifier.bearer(undefined), (e: AuthenticationError) => e.code === 'token_missing');
-    assert.throws(() => TokenVerifier.bearer('Basic dXNlcjpwYXNz'), (e: AuthenticationError) => e.code === 'token_malformed');
-    assert.throws(() => TokenVerifier.bearer(['Bearer a', 'Bearer b']), (e: AuthenticationError) => e.code === 'token_malformed');
+    assert.throws(
+      () => TokenVerifier.bearer(undefined),
+      (e: AuthenticationError) => e.code === 'token_missing',
+    );
+    assert.throws(
+      () => TokenVerifier.bearer('Basic dXNlcjpwYXNz'),
+      (e: AuthenticationError) => e.code === 'token_malformed',
+    );
+    assert.throws(
+      () => TokenVerifier.bearer(['Bearer a', 'Bearer b']),
+      (e: AuthenticationError) => e.code === 'token_malformed',
+    );
   });
 });

@@ -9,7 +9,17 @@ import {
 import { AuthenticationError } from './errors';
 
 /** Asymmetric algorithms only: a public key can never be used as an HMAC secret. */
-export const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+export const DEFAULT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+];
 const FORBIDDEN_ALGORITHMS = new Set(['none', 'HS256', 'HS384', 'HS512']);
 
 export interface TokenVerifierOptions {
@@ -56,7 +66,8 @@ export class TokenVerifier {
   constructor(private readonly opts: TokenVerifierOptions) {
     this.algorithms = opts.algorithms ?? DEFAULT_ALGORITHMS;
     const bad = this.algorithms.filter((a) => FORBIDDEN_ALGORITHMS.has(a));
-    if (bad.length > 0) throw new Error(`token algorithms must be asymmetric; refusing ${bad.join(', ')}`);
+    if (bad.length > 0)
+      throw new Error(`token algorithms must be asymmetric; refusing ${bad.join(', ')}`);
     if (this.algorithms.length === 0) throw new Error('token algorithm allow-list is empty');
     this.audiences = Array.isArray(opts.audience) ? opts.audience : [opts.audience];
     if (this.audiences.length === 0) throw new Error('at least one audience is required');
@@ -67,20 +78,34 @@ export class TokenVerifier {
   /** Extracts the token from an Authorization header value, or throws token_missing/malformed. */
   static bearer(header: string | string[] | undefined): string {
     if (header === undefined || header === '') {
-      throw new AuthenticationError('token_missing', 'missing Authorization: Bearer <token> header');
+      throw new AuthenticationError(
+        'token_missing',
+        'missing Authorization: Bearer <token> header',
+      );
     }
-    if (Array.isArray(header)) throw new AuthenticationError('token_malformed', 'more than one Authorization header');
+    if (Array.isArray(header))
+      throw new AuthenticationError('token_malformed', 'more than one Authorization header');
     const m = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(header);
-    if (!m) throw new AuthenticationError('token_malformed', 'Authorization header must be "Bearer <token>"');
+    if (!m)
+      throw new AuthenticationError(
+        'token_malformed',
+        'Authorization header must be "Bearer <token>"',
+      );
     return m[1];
   }
 
   async verify(token: string): Promise<VerifiedIdentity> {
     if (token.length > this.maxLength) {
-      throw new AuthenticationError('token_too_long', `token longer than ${this.maxLength} characters`);
+      throw new AuthenticationError(
+        'token_too_long',
+        `token longer than ${this.maxLength} characters`,
+      );
     }
     if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
-      throw new AuthenticationError('token_malformed', 'token is not a compact JWS (header.payload.signature)');
+      throw new AuthenticationError(
+        'token_malformed',
+        'token is not a compact JWS (header.payload.signature)',
+      );
     }
     let alg: unknown;
     try {
@@ -89,7 +114,10 @@ export class TokenVerifier {
       throw new AuthenticationError('token_malformed', 'token header is not valid base64url JSON');
     }
     if (typeof alg !== 'string' || !this.algorithms.includes(alg)) {
-      throw new AuthenticationError('algorithm_not_allowed', `token algorithm ${String(alg)} is not allowed`);
+      throw new AuthenticationError(
+        'algorithm_not_allowed',
+        `token algorithm ${String(alg)} is not allowed`,
+      );
     }
     const keys = await this.keySet();
     let payload: JWTPayload;
@@ -130,7 +158,8 @@ export class TokenVerifier {
         const res = await fetch(discovery, { signal: AbortSignal.timeout(timeout) });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
-        if (doc.issuer !== this.opts.issuer) throw new Error('discovery document names another issuer');
+        if (doc.issuer !== this.opts.issuer)
+          throw new Error('discovery document names another issuer');
         if (typeof doc.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
         jwksUrl = doc.jwks_uri;
       } catch (err) {
@@ -140,24 +169,38 @@ export class TokenVerifier {
         );
       }
     }
-    return createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeout, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    return createRemoteJWKSet(new URL(jwksUrl), {
+      timeoutDuration: timeout,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+    });
   }
 }
 
 function mapJoseError(err: unknown): AuthenticationError {
   if (err instanceof AuthenticationError) return err;
-  if (err instanceof joseErrors.JWTExpired) return new AuthenticationError('token_expired', 'token has expired');
+  if (err instanceof joseErrors.JWTExpired)
+    return new AuthenticationError('token_expired', 'token has expired');
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     switch (err.claim) {
       case 'iss':
         return new AuthenticationError('issuer_mismatch', 'token issuer is not trusted');
       case 'aud':
-        return new AuthenticationError('audience_mismatch', 'token audience does not include this service');
+        return new AuthenticationError(
+          'audience_mismatch',
+          'token audience does not include this service',
+        );
       case 'nbf':
       case 'iat':
-        return new AuthenticationError('token_not_yet_valid', `token ${err.claim} is in the future`);
+        return new AuthenticationError(
+          'token_not_yet_valid',
+          `token ${err.claim} is in the future`,
+        );
       default:
-        return new AuthenticationError('claim_missing', `token claim "${err.claim}" is missing or invalid`);
+        return new AuthenticationError(
+          'claim_missing',
+          `token claim "${err.claim}" is missing or invalid`,
+        );
     }
   }
   if (err instanceof joseErrors.JOSEAlgNotAllowed) {
@@ -166,8 +209,14 @@ function mapJoseError(err: unknown): AuthenticationError {
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
     return new AuthenticationError('signature_invalid', 'token signature is invalid');
   }
-  if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) {
-    return new AuthenticationError('key_not_found', "no key in the issuer's JWKS matches the token");
+  if (
+    err instanceof joseErrors.JWKSNoMatchingKey ||
+    err instanceof joseErrors.JWKSMultipleMatchingKeys
+  ) {
+    return new AuthenticationError(
+      'key_not_found',
+      "no key in the issuer's JWKS matches the token",
+    );
   }
   if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) {
     return new AuthenticationError('jwks_unavailable', "the issuer's JWKS could not be fetched");

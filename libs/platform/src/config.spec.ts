@@ -6,12 +6,18 @@ import { Lifecycle, type Component, type Health } from './lifecycle';
 describe('EnvReader', () => {
   it('a malformed value stops boot with an error naming the key', () => {
     const env = new EnvReader({ CP_PORT: 'eighty' });
-    assert.throws(() => env.port('CP_PORT', 8700), (e: ConfigError) => e.key === 'CP_PORT' && /integer/.test(e.message));
+    assert.throws(
+      () => env.port('CP_PORT', 8700),
+      (e: ConfigError) => e.key === 'CP_PORT' && /integer/.test(e.message),
+    );
   });
 
   it('out-of-range ports and unknown enum values are refused', () => {
     assert.throws(() => new EnvReader({ P: '70000' }).port('P', 1), /P must be <= 65535/);
-    assert.throws(() => new EnvReader({ M: 'sideways' }).oneOf('M', ['open', 'closed'], 'closed'), /M must be one of/);
+    assert.throws(
+      () => new EnvReader({ M: 'sideways' }).oneOf('M', ['open', 'closed'], 'closed'),
+      /M must be one of/,
+    );
   });
 
   it('defaults apply to unset and blank values', () => {

@@ -38,8 +38,10 @@ export class EnvReader {
     if (v === undefined) return fallback;
     if (!/^-?\d+$/.test(v)) throw new ConfigError(key, `must be an integer, got "${v}"`);
     const n = Number(v);
-    if (opts.min !== undefined && n < opts.min) throw new ConfigError(key, `must be >= ${opts.min}, got ${n}`);
-    if (opts.max !== undefined && n > opts.max) throw new ConfigError(key, `must be <= ${opts.max}, got ${n}`);
+    if (opts.min !== undefined && n < opts.min)
+      throw new ConfigError(key, `must be >= ${opts.min}, got ${n}`);
+    if (opts.max !== undefined && n > opts.max)
+      throw new ConfigError(key, `must be <= ${opts.max}, got ${n}`);
     return n;
   }
 

@@ -31,7 +31,15 @@ export class Logger {
 
   private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if ((ORDER[level] ?? 20) < (ORDER[this.level] ?? 20)) return;
-    this.sink(JSON.stringify({ time: new Date().toISOString(), level, component: this.component, msg, ...fields }));
+    this.sink(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level,
+        component: this.component,
+        msg,
+        ...fields,
+      }),
+    );
   }
 }
 

@@ -27,17 +27,23 @@ function capabilities(): { builtins: { name: string }[] } {
 
 void describe('capabilities.json (what the control plane compiles with)', () => {
   void it('the committed file equals a fresh generation (regenerate with node scripts/gen-capabilities.mjs)', () => {
-    const fresh = execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'gen-capabilities.mjs'), '--stdout'], {
-      encoding: 'utf8',
-      env: { ...process.env, OPA_BIN: toolPath('opa') },
-    });
+    const fresh = execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'gen-capabilities.mjs'), '--stdout'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, OPA_BIN: toolPath('opa') },
+      },
+    );
     assert.equal(readFileSync(CAPABILITIES_FILE, 'utf8'), fresh, 'capabilities.json is stale');
   });
 
   void it('lists every builtin the runtime and the SDK provide, and nothing that needs the network', () => {
     const names = new Set(capabilities().builtins.map((b) => b.name));
-    for (const n of [...PROVIDED_BUILTINS, ...SDK_BUILTINS]) assert.ok(names.has(n), `${n} missing`);
-    for (const n of ['http.send', 'net.lookup_ip_addr', 'opa.runtime', 'io.jwt.decode_verify']) assert.ok(!names.has(n), `${n} listed`);
+    for (const n of [...PROVIDED_BUILTINS, ...SDK_BUILTINS])
+      assert.ok(names.has(n), `${n} missing`);
+    for (const n of ['http.send', 'net.lookup_ip_addr', 'opa.runtime', 'io.jwt.decode_verify'])
+      assert.ok(!names.has(n), `${n} listed`);
   });
 
   for (const [builtin, call] of [
@@ -51,7 +57,10 @@ void describe('capabilities.json (what the control plane compiles with)', () => 
       );
       assert.notEqual(run.status, 0, 'build should fail');
       assert.equal(run.wasm, undefined);
-      assert.match(run.stderr + run.stdout, new RegExp(`undefined function ${builtin.replace('.', '\\.')}`));
+      assert.match(
+        run.stderr + run.stdout,
+        new RegExp(`undefined function ${builtin.replace('.', '\\.')}`),
+      );
     });
   }
 
@@ -64,7 +73,10 @@ void describe('capabilities.json (what the control plane compiles with)', () => 
       const modules = { 'p.rego': `package portcullis\n\ndecision := ${call}\n` };
       const wasm = compileWasm(modules, { capabilities: CAPABILITIES_FILE });
       const policy = await loadPolicy(wasm, {});
-      assert.ok(policy.hostBuiltins.includes(builtin), `${builtin} is served by the host, not compiled in`);
+      assert.ok(
+        policy.hostBuiltins.includes(builtin),
+        `${builtin} is served by the host, not compiled in`,
+      );
       const expected = opaEval(modules, undefined);
       assert.notEqual(expected, undefined);
       assert.deepEqual(policy.evaluate(undefined), expected);

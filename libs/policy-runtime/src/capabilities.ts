@@ -8,4 +8,13 @@ import { resolve } from 'node:path';
  * Regenerate with `node scripts/gen-capabilities.mjs`; an integration test fails on drift.
  */
 // Resolved from dist/libs/policy-runtime/src: the repository root is four levels up.
-export const CAPABILITIES_FILE = resolve(__dirname, '..', '..', '..', '..', 'libs', 'policy-runtime', 'capabilities.json');
+export const CAPABILITIES_FILE = resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'libs',
+  'policy-runtime',
+  'capabilities.json',
+);

@@ -38,9 +38,13 @@ void describe('conformance: opa eval and the WASM runtime agree (conformance/cas
     for (const c of corpus.cases) {
       assert.ok(!names.has(c.name), `duplicate case name ${c.name}`);
       names.add(c.name);
-      assert.ok((c.module === undefined) !== (c.modules === undefined), `${c.name}: give module or modules`);
+      assert.ok(
+        (c.module === undefined) !== (c.modules === undefined),
+        `${c.name}: give module or modules`,
+      );
       if (c.now_ns !== undefined) assert.ok('expect' in c, `${c.name}: now_ns needs expect`);
-      if (c.known_difference) assert.ok(c.known_difference.reason.length > 10, `${c.name}: say why it differs`);
+      if (c.known_difference)
+        assert.ok(c.known_difference.reason.length > 10, `${c.name}: say why it differs`);
     }
   });
 
@@ -57,10 +61,25 @@ void describe('conformance: opa eval and the WASM runtime agree (conformance/cas
         assert.equal(fromWasm, undefined, 'wasm: decision should be undefined');
         return;
       }
-      assert.notEqual(fromOpa, undefined, 'opa eval produced no decision; mark the case `undefined: true` if intended');
-      if ('expect' in c && c.now_ns === undefined) assert.deepEqual(fromOpa, c.expect, 'opa eval vs expect');
-      const want = c.known_difference ? c.known_difference.wasm : 'expect' in c ? c.expect : fromOpa;
-      assert.deepEqual(fromWasm, want, c.known_difference ? `known difference changed: ${c.known_difference.reason}` : 'wasm vs opa eval');
+      assert.notEqual(
+        fromOpa,
+        undefined,
+        'opa eval produced no decision; mark the case `undefined: true` if intended',
+      );
+      if ('expect' in c && c.now_ns === undefined)
+        assert.deepEqual(fromOpa, c.expect, 'opa eval vs expect');
+      const want = c.known_difference
+        ? c.known_difference.wasm
+        : 'expect' in c
+          ? c.expect
+          : fromOpa;
+      assert.deepEqual(
+        fromWasm,
+        want,
+        c.known_difference
+          ? `known difference changed: ${c.known_difference.reason}`
+          : 'wasm vs opa eval',
+      );
     });
   }
 });

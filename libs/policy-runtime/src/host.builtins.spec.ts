@@ -17,10 +17,20 @@ describe('host builtins', () => {
   });
 
   it('the runtime provides at least the time builtins business-hours rules need', () => {
-    for (const name of ['time.now_ns', 'time.parse_rfc3339_ns', 'time.date', 'time.clock', 'time.weekday', 'time.add_date']) {
+    for (const name of [
+      'time.now_ns',
+      'time.parse_rfc3339_ns',
+      'time.date',
+      'time.clock',
+      'time.weekday',
+      'time.add_date',
+    ]) {
       assert.ok(PROVIDED_BUILTINS.includes(name), name);
     }
-    assert.ok(!PROVIDED_BUILTINS.some((n) => SDK_BUILTINS.includes(n)), 'no overlap: the SDK would shadow ours');
+    assert.ok(
+      !PROVIDED_BUILTINS.some((n) => SDK_BUILTINS.includes(n)),
+      'no overlap: the SDK would shadow ours',
+    );
   });
 
   it('a failing builtin is undefined by default, as in OPA', () => {
@@ -33,7 +43,9 @@ describe('host builtins', () => {
     assert.throws(
       () => b['time.parse_duration_ns']('secret-value'),
       (err: unknown) =>
-        err instanceof PolicyEvaluationError && err.code === 'builtin_error' && err.message.startsWith('time.parse_duration_ns:') &&
+        err instanceof PolicyEvaluationError &&
+        err.code === 'builtin_error' &&
+        err.message.startsWith('time.parse_duration_ns:') &&
         !err.message.includes('secret-value'),
     );
   });

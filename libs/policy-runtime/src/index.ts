@@ -1,5 +1,15 @@
-export { loadPolicy, DECISION_ENTRYPOINT, type LoadedPolicy, type LoadPolicyOptions, type EvaluateOptions } from './policy.loader';
-export { PolicyEvaluationError, POLICY_ERROR_CODES, type PolicyErrorCode } from './policy-evaluation.error';
+export {
+  loadPolicy,
+  DECISION_ENTRYPOINT,
+  type LoadedPolicy,
+  type LoadPolicyOptions,
+  type EvaluateOptions,
+} from './policy.loader';
+export {
+  PolicyEvaluationError,
+  POLICY_ERROR_CODES,
+  type PolicyErrorCode,
+} from './policy-evaluation.error';
 export { PROVIDED_BUILTINS, SDK_BUILTINS } from './host.builtins';
 export { CAPABILITIES_FILE } from './capabilities';
-export { readBundleFile } from './bundle-archive';
+export { TarReader, readBundleFile } from './bundle-archive.reader';

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { toolPath } from '@portcullis/testing';
-import { readBundleFile } from './bundle-archive';
+import { readBundleFile } from './bundle-archive.reader';
 import { DECISION_ENTRYPOINT } from './policy.loader';
 
 /** Rego sources keyed by relative file name. */
@@ -39,7 +39,10 @@ export function runOpa(args: string[], cwd?: string): OpaRun {
 }
 
 /** `opa build -t wasm -e portcullis/decision [--capabilities file]`; returns the run and, on success, policy.wasm. */
-export function buildWasm(modules: Modules, options: { capabilities?: string; data?: unknown } = {}): OpaRun & { wasm?: Uint8Array } {
+export function buildWasm(
+  modules: Modules,
+  options: { capabilities?: string; data?: unknown } = {},
+): OpaRun & { wasm?: Uint8Array } {
   return withPolicyDir(modules, options.data, (dir) => {
     const out = join(dir, 'bundle.tar.gz');
     const args = ['build', '-t', 'wasm', '-e', DECISION_ENTRYPOINT, '-o', out];
@@ -53,9 +56,13 @@ export function buildWasm(modules: Modules, options: { capabilities?: string; da
 }
 
 /** Like buildWasm, but throws with OPA's message on failure. */
-export function compileWasm(modules: Modules, options: { capabilities?: string; data?: unknown } = {}): Uint8Array {
+export function compileWasm(
+  modules: Modules,
+  options: { capabilities?: string; data?: unknown } = {},
+): Uint8Array {
   const run = buildWasm(modules, options);
-  if (!run.wasm) throw new Error(`opa build failed (exit ${run.status}): ${run.stderr || run.stdout}`);
+  if (!run.wasm)
+    throw new Error(`opa build failed (exit ${run.status}): ${run.stderr || run.stdout}`);
   return run.wasm;
 }
 
@@ -68,7 +75,8 @@ export function opaEval(modules: Modules, input: unknown, data?: unknown): unkno
       args.push('--input', join(dir, 'input.json'));
     }
     const run = runOpa(args);
-    if (run.status !== 0) throw new Error(`opa eval failed (exit ${run.status}): ${run.stderr || run.stdout}`);
+    if (run.status !== 0)
+      throw new Error(`opa eval failed (exit ${run.status}): ${run.stderr || run.stdout}`);
     const out = JSON.parse(run.stdout) as { result?: { expressions: { value: unknown }[] }[] };
     return out.result?.[0]?.expressions[0]?.value;
   });

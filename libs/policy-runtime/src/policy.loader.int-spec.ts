@@ -34,11 +34,16 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   void it('returns the decision document, with the set of reasons as an array', async () => {
     const policy = await loadPolicy(allowAdmins, { team: 'crm' });
     assert.deepEqual(policy.evaluate({ roles: ['admin'] }), { allow: true, reasons: ['team crm'] });
-    assert.deepEqual(policy.evaluate({ roles: [] }), { allow: false, reasons: ['not an admin', 'team crm'] });
+    assert.deepEqual(policy.evaluate({ roles: [] }), {
+      allow: false,
+      reasons: ['not an admin', 'team crm'],
+    });
   });
 
   void it('returns undefined when portcullis.decision is undefined', async () => {
-    const wasm = compileWasm({ 'p.rego': 'package portcullis\n\ndecision := {"allow": true} if input.ok\n' });
+    const wasm = compileWasm({
+      'p.rego': 'package portcullis\n\ndecision := {"allow": true} if input.ok\n',
+    });
     const policy = await loadPolicy(wasm, {});
     assert.equal(policy.evaluate({ ok: false }), undefined);
     assert.equal(policy.evaluate(undefined), undefined);
@@ -56,11 +61,17 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
 
   void it('time.now_ns() is one value per evaluation, and the caller can pin it', async () => {
     const wasm = compileWasm(
-      { 'p.rego': 'package portcullis\n\ndecision := {"allow": true, "a": time.now_ns(), "b": x} if {\n\tx := time.now_ns()\n}\n' },
+      {
+        'p.rego':
+          'package portcullis\n\ndecision := {"allow": true, "a": time.now_ns(), "b": x} if {\n\tx := time.now_ns()\n}\n',
+      },
       { capabilities: CAPABILITIES_FILE },
     );
     const policy = await loadPolicy(wasm, {});
-    const pinned = policy.evaluate({}, { nowNs: 1_704_067_200_000_000_000 }) as { a: number; b: number };
+    const pinned = policy.evaluate({}, { nowNs: 1_704_067_200_000_000_000 }) as {
+      a: number;
+      b: number;
+    };
     assert.equal(pinned.a, 1_704_067_200_000_000_000);
     assert.equal(pinned.b, pinned.a);
     const before = Date.now();
@@ -81,20 +92,28 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
 
   void it('a module that needs a builtin nobody provides is rejected at load, not at evaluation', async () => {
     const wasm = compileWasm({
-      'p.rego': 'package portcullis\n\ndecision := {"allow": true, "ip": net.lookup_ip_addr("localhost")}\n',
+      'p.rego':
+        'package portcullis\n\ndecision := {"allow": true, "ip": net.lookup_ip_addr("localhost")}\n',
     });
     await assert.rejects(
       loadPolicy(wasm, {}),
-      (err: unknown) => isPolicyError('missing_builtin')(err) && (err as Error).message.includes('net.lookup_ip_addr'),
+      (err: unknown) =>
+        isPolicyError('missing_builtin')(err) &&
+        (err as Error).message.includes('net.lookup_ip_addr'),
     );
   });
 
   void it('bytes that are not a WASM module are rejected with invalid_module', async () => {
-    await rejectsWith(loadPolicy(new TextEncoder().encode('package portcullis'), {}), 'invalid_module');
+    await rejectsWith(
+      loadPolicy(new TextEncoder().encode('package portcullis'), {}),
+      'invalid_module',
+    );
   });
 
   void it('a conflict inside the policy is a typed evaluation error, not a thrown string', async () => {
-    const wasm = compileWasm({ 'p.rego': 'package portcullis\n\ndecision := input.a\ndecision := input.b\n' });
+    const wasm = compileWasm({
+      'p.rego': 'package portcullis\n\ndecision := input.a\ndecision := input.b\n',
+    });
     const policy = await loadPolicy(wasm, {});
     assert.throws(() => policy.evaluate({ a: 1, b: 2 }), isPolicyError('evaluation_aborted'));
     assert.equal(policy.evaluate({ a: 1, b: 1 }), 1, 'the instance stays usable after an error');
@@ -103,8 +122,15 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   void it('an evaluation that needs more memory than the limit fails with memory_exhausted', async () => {
     const wasm = compileWasm({ 'p.rego': 'package portcullis\n\ndecision := count(input.s)\n' });
     const policy = await loadPolicy(wasm, {}, { initialMemoryPages: 2, maxMemoryPages: 4 });
-    assert.throws(() => policy.evaluate({ s: 'x'.repeat(1024 * 1024) }), isPolicyError('memory_exhausted'));
-    assert.equal(policy.evaluate({ s: 'abc' }), 3, 'the instance stays usable after hitting the limit');
+    assert.throws(
+      () => policy.evaluate({ s: 'x'.repeat(1024 * 1024) }),
+      isPolicyError('memory_exhausted'),
+    );
+    assert.equal(
+      policy.evaluate({ s: 'abc' }),
+      3,
+      'the instance stays usable after hitting the limit',
+    );
   });
 
   void it('input that cannot be serialized is invalid_input', async () => {

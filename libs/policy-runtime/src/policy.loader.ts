@@ -1,4 +1,7 @@
-import { loadPolicy as loadOpaPolicy, type LoadedPolicy as OpaLoadedPolicy } from '@open-policy-agent/opa-wasm';
+import {
+  loadPolicy as loadOpaPolicy,
+  type LoadedPolicy as OpaLoadedPolicy,
+} from '@open-policy-agent/opa-wasm';
 import { hostBuiltins, SDK_BUILTINS, type EvaluationClock } from './host.builtins';
 import { PolicyEvaluationError, type PolicyErrorCode } from './policy-evaluation.error';
 
@@ -49,7 +52,8 @@ class WasmPolicy implements LoadedPolicy {
   ) {}
 
   evaluate(input: unknown, options?: EvaluateOptions): unknown {
-    this.clock.nowNs = options?.nowNs !== undefined ? toNs(options.nowNs) : BigInt(Date.now()) * 1_000_000n;
+    this.clock.nowNs =
+      options?.nowNs !== undefined ? toNs(options.nowNs) : BigInt(Date.now()) * 1_000_000n;
     let serialized: ArrayBuffer | undefined;
     try {
       // Serialize here so that a bad input is told apart from a failing policy.
@@ -65,7 +69,9 @@ class WasmPolicy implements LoadedPolicy {
     }
     if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
     const first: unknown = resultSet[0];
-    return typeof first === 'object' && first !== null && 'result' in first ? first.result : undefined;
+    return typeof first === 'object' && first !== null && 'result' in first
+      ? first.result
+      : undefined;
   }
 }
 
@@ -85,20 +91,33 @@ function toJsonBuffer(value: unknown): ArrayBuffer {
 function asPolicyError(err: unknown): PolicyEvaluationError {
   if (err instanceof PolicyEvaluationError) return err;
   if (err instanceof RangeError && /memory/i.test(err.message)) {
-    return new PolicyEvaluationError('memory_exhausted', 'policy evaluation exceeded the WASM memory limit');
+    return new PolicyEvaluationError(
+      'memory_exhausted',
+      'policy evaluation exceeded the WASM memory limit',
+    );
   }
   const message = describe(err);
   if (/out of memory|memory access out of bounds|malloc/i.test(message)) {
-    return new PolicyEvaluationError('memory_exhausted', `policy evaluation ran out of WASM memory: ${message}`);
+    return new PolicyEvaluationError(
+      'memory_exhausted',
+      `policy evaluation ran out of WASM memory: ${message}`,
+    );
   }
-  if (/not implemented: built-in function/.test(message)) return new PolicyEvaluationError('missing_builtin', message);
+  if (/not implemented: built-in function/.test(message))
+    return new PolicyEvaluationError('missing_builtin', message);
   return new PolicyEvaluationError('evaluation_aborted', `policy evaluation aborted: ${message}`);
 }
 
 function describe(err: unknown): string {
   if (typeof err === 'string') return err;
   if (err instanceof Error) return err.message;
-  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return err.message;
+  if (
+    typeof err === 'object' &&
+    err !== null &&
+    'message' in err &&
+    typeof err.message === 'string'
+  )
+    return err.message;
   return 'unknown error';
 }
 
@@ -109,7 +128,10 @@ function loadError(code: PolicyErrorCode, message: string): PolicyEvaluationErro
 /** Builtins the module expects the host to provide, from its exported `builtins` table. */
 function importedBuiltins(policy: OpaLoadedPolicy): string[] {
   // The SDK's typings name WebAssembly types this (DOM-less) program does not declare.
-  const internals = policy as unknown as { mem: { buffer: ArrayBuffer }; wasmInstance: { exports: Record<string, unknown> } };
+  const internals = policy as unknown as {
+    mem: { buffer: ArrayBuffer };
+    wasmInstance: { exports: Record<string, unknown> };
+  };
   const exports = internals.wasmInstance.exports;
   const builtins = exports.builtins;
   const dump = exports.opa_json_dump;
@@ -118,7 +140,10 @@ function importedBuiltins(policy: OpaLoadedPolicy): string[] {
   const buf = new Uint8Array(internals.mem.buffer);
   let end = addr;
   while (buf[end] !== 0) end++;
-  const table = JSON.parse(new TextDecoder().decode(buf.subarray(addr, end))) as Record<string, number>;
+  const table = JSON.parse(new TextDecoder().decode(buf.subarray(addr, end))) as Record<
+    string,
+    number
+  >;
   return Object.keys(table).sort();
 }
 
@@ -129,7 +154,11 @@ function importedBuiltins(policy: OpaLoadedPolicy): string[] {
  * now, so a module that could only fail at evaluation never becomes active) or `invalid_input`
  * (data not serializable).
  */
-export async function loadPolicy(wasm: Uint8Array, data: unknown, options: LoadPolicyOptions = {}): Promise<LoadedPolicy> {
+export async function loadPolicy(
+  wasm: Uint8Array,
+  data: unknown,
+  options: LoadPolicyOptions = {},
+): Promise<LoadedPolicy> {
   const initial = options.initialMemoryPages ?? 32;
   const maximum = Math.max(options.maxMemoryPages ?? 2048, initial);
   const clock: EvaluationClock = { nowNs: 0n };
@@ -144,19 +173,25 @@ export async function loadPolicy(wasm: Uint8Array, data: unknown, options: LoadP
   const entrypoints = policy.entrypoints as Record<string, number>;
   const entrypoint = entrypoints[DECISION_ENTRYPOINT];
   if (entrypoint === undefined) {
-    throw loadError('missing_entrypoint', `policy module has no entrypoint ${DECISION_ENTRYPOINT} (found: ${Object.keys(entrypoints).join(', ') || 'none'})`);
+    throw loadError(
+      'missing_entrypoint',
+      `policy module has no entrypoint ${DECISION_ENTRYPOINT} (found: ${Object.keys(entrypoints).join(', ') || 'none'})`,
+    );
   }
   const imported = importedBuiltins(policy);
   const missing = imported.filter((name) => !SDK_BUILTINS.includes(name) && !(name in provided));
   if (missing.length > 0) {
-    throw loadError('missing_builtin', `policy needs builtins this enforcer does not provide: ${missing.join(', ')}`);
+    throw loadError(
+      'missing_builtin',
+      `policy needs builtins this enforcer does not provide: ${missing.join(', ')}`,
+    );
   }
   try {
     policy.setData(toJsonBuffer(data ?? {}));
   } catch (err) {
-    if (err instanceof TypeError) throw loadError('invalid_input', 'policy data is not serializable to JSON');
+    if (err instanceof TypeError)
+      throw loadError('invalid_input', 'policy data is not serializable to JSON');
     throw asPolicyError(err);
   }
   return new WasmPolicy(policy, entrypoint, clock, imported);
 }
-

@@ -21,7 +21,12 @@ function regoModules(dir = REGO_DIR, out: Modules = {}): Modules {
 
 function call(method: string, path: string, roles: string[]): unknown {
   return {
-    identity: { subject: 'svc-a', issuer: 'http://127.0.0.1:8900', audience: ['portcullis-enforcer'], claims: { roles } },
+    identity: {
+      subject: 'svc-a',
+      issuer: 'http://127.0.0.1:8900',
+      audience: ['portcullis-enforcer'],
+      claims: { roles },
+    },
     connection: { name: 'crm', type: 'http', labels: {} },
     request: { method, path, query: {}, headers: { accept: 'application/json' }, body: null },
     context: {

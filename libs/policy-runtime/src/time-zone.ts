@@ -68,7 +68,15 @@ class IntlZone implements TimeZone {
     for (const p of this.format.formatToParts(wholeSecond)) parts[p.type] = p.value;
     let year = Number(parts.year);
     if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
-    const wall = utcMs(year, Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second), 0);
+    const wall = utcMs(
+      year,
+      Number(parts.month) - 1,
+      Number(parts.day),
+      Number(parts.hour),
+      Number(parts.minute),
+      Number(parts.second),
+      0,
+    );
     return wall - wholeSecond;
   }
 
@@ -108,7 +116,15 @@ export function floorMod(a: number, b: number): number {
 }
 
 /** Milliseconds since the epoch for UTC fields, normalizing overflow like Go (and without Date.UTC's 0–99 → 19xx quirk). */
-export function utcMs(year: number, monthIndex: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+export function utcMs(
+  year: number,
+  monthIndex: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+): number {
   const d = new Date(0);
   d.setUTCFullYear(year, monthIndex, day);
   d.setUTCHours(hour, minute, second, ms);

@@ -19,7 +19,9 @@ interface ZonedInstant {
  * which the host turns into an undefined result (OPA's default, non-strict builtin errors).
  * `now` supplies the instant `time.now_ns` returns for the current evaluation.
  */
-export function timeBuiltins(now: () => bigint): Record<string, (...args: unknown[]) => BuiltinValue> {
+export function timeBuiltins(
+  now: () => bigint,
+): Record<string, (...args: unknown[]) => BuiltinValue> {
   return {
     'time.now_ns': () => exactInteger(now()),
     'time.parse_rfc3339_ns': (value) => exactInteger(parseRfc3339(stringArg(value, 1))),
@@ -45,7 +47,8 @@ function stringArg(v: unknown, pos: number): string {
 }
 
 function intArg(v: unknown, pos: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new BuiltinError(`operand ${pos} must be integer number`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new BuiltinError(`operand ${pos} must be integer number`);
   return v;
 }
 
@@ -92,7 +95,15 @@ function checkedNs(ns: bigint): bigint {
 function addDate(t: ZonedInstant, years: number, months: number, days: number): bigint {
   const { ms, subMsNs } = splitNs(t.ns);
   const w = t.zone.wallClock(ms);
-  const wall = utcMs(w.year + years, w.month - 1 + months, w.day + days, w.hour, w.minute, w.second, w.millisecond);
+  const wall = utcMs(
+    w.year + years,
+    w.month - 1 + months,
+    w.day + days,
+    w.hour,
+    w.minute,
+    w.second,
+    w.millisecond,
+  );
   if (Number.isNaN(wall)) throw new BuiltinError('time outside of valid range');
   return checkedNs(BigInt(t.zone.instantOf(wall)) * NS_PER_MS + subMsNs);
 }
@@ -131,14 +142,23 @@ function diff(a: ZonedInstant, b: ZonedInstant): number[] {
   return [year, month, day, hour, min, sec];
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
 /** Go's `time.Parse(time.RFC3339, s)`: fractional seconds allowed, offsets ±hh:mm or Z, fields range-checked. */
 export function parseRfc3339(s: string): bigint {
   const m = RFC3339.exec(s);
   if (!m) throw new BuiltinError('cannot parse as RFC 3339');
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) {
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
     throw new BuiltinError('cannot parse as RFC 3339: field out of range');
   }
   const fraction = BigInt((m[7] ?? '').slice(0, 9).padEnd(9, '0'));
@@ -156,8 +176,8 @@ export function parseRfc3339(s: string): bigint {
 const GO_UNITS: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,
-  'µs': 1_000n, // U+00B5 micro sign
-  'μs': 1_000n, // U+03BC Greek mu
+  µs: 1_000n, // U+00B5 micro sign
+  μs: 1_000n, // U+03BC Greek mu
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -252,4 +272,3 @@ function parseGoDuration(input: string): bigint {
   if (total > limit - 1n) throw invalid();
   return total;
 }
-

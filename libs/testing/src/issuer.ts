@@ -22,7 +22,12 @@ export class TokenIssuer {
   issuer = '';
 
   constructor(
-    private readonly opts: { port: number; host?: string; audience: string | string[]; issuer?: string },
+    private readonly opts: {
+      port: number;
+      host?: string;
+      audience: string | string[];
+      issuer?: string;
+    },
   ) {}
 
   get jwksUrl(): string {
@@ -38,7 +43,9 @@ export class TokenIssuer {
     this.privateKey = privateKey;
     this.publicJwk = { ...(await exportJWK(publicKey)), kid: this.kid, alg: 'RS256', use: 'sig' };
     const host = this.opts.host ?? '127.0.0.1';
-    this.server = createServer((req, res) => void this.handle(req.method ?? 'GET', req.url ?? '/', req, res));
+    this.server = createServer(
+      (req, res) => void this.handle(req.method ?? 'GET', req.url ?? '/', req, res),
+    );
     await new Promise<void>((resolve) => this.server!.listen(this.opts.port, host, resolve));
     const addr = this.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
@@ -87,7 +94,8 @@ export class TokenIssuer {
         id_token_signing_alg_values_supported: ['RS256'],
       });
     }
-    if (method === 'GET' && path === '/.well-known/jwks.json') return send(200, { keys: [this.publicJwk] });
+    if (method === 'GET' && path === '/.well-known/jwks.json')
+      return send(200, { keys: [this.publicJwk] });
     if (method === 'POST' && path === '/token') {
       let raw = '';
       for await (const chunk of req) {
@@ -101,11 +109,18 @@ export class TokenIssuer {
         return send(400, { error: 'body must be JSON: { "sub", "claims"?, "ttl"? }' });
       }
       const b = body as { sub?: unknown; claims?: unknown; ttl?: unknown; aud?: unknown };
-      if (typeof b.sub !== 'string' || b.sub.length === 0) return send(400, { error: '"sub" must be a non-empty string' });
-      if (b.claims !== undefined && (typeof b.claims !== 'object' || b.claims === null || Array.isArray(b.claims))) {
+      if (typeof b.sub !== 'string' || b.sub.length === 0)
+        return send(400, { error: '"sub" must be a non-empty string' });
+      if (
+        b.claims !== undefined &&
+        (typeof b.claims !== 'object' || b.claims === null || Array.isArray(b.claims))
+      ) {
         return send(400, { error: '"claims" must be an object' });
       }
-      if (b.ttl !== undefined && (typeof b.ttl !== 'number' || !Number.isInteger(b.ttl) || b.ttl > 86400)) {
+      if (
+        b.ttl !== undefined &&
+        (typeof b.ttl !== 'number' || !Number.isInteger(b.ttl) || b.ttl > 86400)
+      ) {
         return send(400, { error: '"ttl" must be an integer number of seconds, at most 86400' });
       }
       const token = await this.mint({
@@ -114,7 +129,7 @@ export class TokenIssuer {
         ttl: b.ttl,
         audience: typeof b.aud === 'string' ? b.aud : undefined,
       });
-      return send(200, { access_token: token, token_type: 'Bearer', expires_in: (b.ttl) ?? 300 });
+      return send(200, { access_token: token, token_type: 'Bearer', expires_in: b.ttl ?? 300 });
     }
     send(404, { error: 'not found' });
   }

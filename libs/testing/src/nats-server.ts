@@ -18,9 +18,13 @@ export class NatsServerProcess {
   static async start(): Promise<NatsServerProcess> {
     const port = await freePort();
     const storeDir = mkdtempSync(join(tmpdir(), 'portcullis-nats-'));
-    const child = spawn(toolPath('nats-server'), ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      toolPath('nats-server'),
+      ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitFor(

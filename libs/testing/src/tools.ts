@@ -8,6 +8,7 @@ export const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
 export function toolPath(name: 'opa' | 'nats-server'): string {
   const override = process.env[name === 'opa' ? 'OPA_BIN' : 'NATS_SERVER_BIN'];
   const path = override ?? resolve(REPO_ROOT, '.tools', 'bin', name);
-  if (!existsSync(path)) throw new Error(`${name} not found at ${path}: run npm test (it bootstraps tools)`);
+  if (!existsSync(path))
+    throw new Error(`${name} not found at ${path}: run npm test (it bootstraps tools)`);
   return path;
 }

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { DECISION_PATH, type JsonObject } from '@portcullis/contracts';
+import { TarReader } from '@portcullis/policy-runtime';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { BundleRejectedError, UnavailableError } from '../errors/domain.error';
 import { OpaOutputMapper } from './opa-output.mapper';
-import { TarReader } from './tar.reader';
 
 /** What `opa build -t wasm` produced for one version. */
 export interface CompiledBundle {

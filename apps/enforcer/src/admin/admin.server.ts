@@ -58,13 +58,16 @@ export class AdminServer implements Component {
   }
 
   health(): Health {
-    return this.server ? { state: 'ok', detail: `listening on ${this.host}:${this.boundPort}` } : { state: 'stopped' };
+    return this.server
+      ? { state: 'ok', detail: `listening on ${this.host}:${this.boundPort}` }
+      : { state: 'stopped' };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { code: 'method_not_allowed', message: 'GET only' } });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return json(res, 405, { error: { code: 'method_not_allowed', message: 'GET only' } });
       switch (path) {
         case '/healthz':
           return json(res, 200, { status: 'ok' });
@@ -79,7 +82,9 @@ export class AdminServer implements Component {
           return;
         }
         default:
-          return json(res, 404, { error: { code: 'not_found', message: 'admin endpoints: /healthz /readyz /metrics' } });
+          return json(res, 404, {
+            error: { code: 'not_found', message: 'admin endpoints: /healthz /readyz /metrics' },
+          });
       }
     } catch (err) {
       this.logger.error('admin request failed', { path, error: errorMessage(err) });
@@ -90,6 +95,9 @@ export class AdminServer implements Component {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }

@@ -19,7 +19,14 @@ describe('enforcer configuration', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'enforcer-config-'));
     file = join(dir, 'connections.json');
-    writeFileSync(file, JSON.stringify({ connections: [{ name: 'crm', type: 'http', url: 'http://127.0.0.1:8901', labels: { team: 'sales' } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        connections: [
+          { name: 'crm', type: 'http', url: 'http://127.0.0.1:8901', labels: { team: 'sales' } },
+        ],
+      }),
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -30,7 +37,10 @@ describe('enforcer configuration', () => {
     assert.equal(c.adminPort, 8801);
     assert.equal(c.bundle, 'default');
     assert.equal(c.natsUrl, 'nats://127.0.0.1:4222');
-    assert.deepEqual(c.auth, { issuer: 'http://127.0.0.1:8900', audience: ['portcullis-enforcer'] });
+    assert.deepEqual(c.auth, {
+      issuer: 'http://127.0.0.1:8900',
+      audience: ['portcullis-enforcer'],
+    });
     assert.equal(c.maxBodyBytes, 1_048_576);
     assert.equal(c.maxHeaderBytes, 16_384);
     assert.equal(c.requestTimeoutMs, 30_000);
@@ -42,55 +52,141 @@ describe('enforcer configuration', () => {
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [
-    ['a missing AUTH_ISSUER', { AUTH_ISSUER: '' }, /^invalid configuration: AUTH_ISSUER is required/],
-    ['a missing connections file setting', { ENFORCER_CONNECTIONS_FILE: '' }, /^invalid configuration: ENFORCER_CONNECTIONS_FILE is required/],
-    ['an unreadable connections file', { ENFORCER_CONNECTIONS_FILE: '/nonexistent/c.json' }, /ENFORCER_CONNECTIONS_FILE cannot be read \(ENOENT\)/],
+    [
+      'a missing AUTH_ISSUER',
+      { AUTH_ISSUER: '' },
+      /^invalid configuration: AUTH_ISSUER is required/,
+    ],
+    [
+      'a missing connections file setting',
+      { ENFORCER_CONNECTIONS_FILE: '' },
+      /^invalid configuration: ENFORCER_CONNECTIONS_FILE is required/,
+    ],
+    [
+      'an unreadable connections file',
+      { ENFORCER_CONNECTIONS_FILE: '/nonexistent/c.json' },
+      /ENFORCER_CONNECTIONS_FILE cannot be read \(ENOENT\)/,
+    ],
     ['an ENFORCER_ID outside NAME_PATTERN', { ENFORCER_ID: 'Bad.Id' }, /ENFORCER_ID must match/],
-    ['an ENFORCER_BUNDLE outside NAME_PATTERN', { ENFORCER_BUNDLE: 'a.b' }, /ENFORCER_BUNDLE must match/],
+    [
+      'an ENFORCER_BUNDLE outside NAME_PATTERN',
+      { ENFORCER_BUNDLE: 'a.b' },
+      /ENFORCER_BUNDLE must match/,
+    ],
     ['a non-numeric port', { ENFORCER_PORT: 'http' }, /ENFORCER_PORT must be an integer/],
-    ['the admin port equal to the proxy port', { ENFORCER_PORT: '9000', ENFORCER_ADMIN_PORT: '9000' }, /ENFORCER_ADMIN_PORT must differ/],
-    ['an unknown fail mode', { ENFORCER_FAIL_MODE: 'sometimes' }, /ENFORCER_FAIL_MODE must be one of closed, open/],
-    ['a negative body cap', { ENFORCER_MAX_BODY_BYTES: '-1' }, /ENFORCER_MAX_BODY_BYTES must be >= 0/],
-    ['a tiny header cap', { ENFORCER_MAX_HEADER_BYTES: '10' }, /ENFORCER_MAX_HEADER_BYTES must be >= 1024/],
-    ['a NATS_URL with the wrong scheme', { NATS_URL: 'http://127.0.0.1:4222' }, /NATS_URL must use/],
+    [
+      'the admin port equal to the proxy port',
+      { ENFORCER_PORT: '9000', ENFORCER_ADMIN_PORT: '9000' },
+      /ENFORCER_ADMIN_PORT must differ/,
+    ],
+    [
+      'an unknown fail mode',
+      { ENFORCER_FAIL_MODE: 'sometimes' },
+      /ENFORCER_FAIL_MODE must be one of closed, open/,
+    ],
+    [
+      'a negative body cap',
+      { ENFORCER_MAX_BODY_BYTES: '-1' },
+      /ENFORCER_MAX_BODY_BYTES must be >= 0/,
+    ],
+    [
+      'a tiny header cap',
+      { ENFORCER_MAX_HEADER_BYTES: '10' },
+      /ENFORCER_MAX_HEADER_BYTES must be >= 1024/,
+    ],
+    [
+      'a NATS_URL with the wrong scheme',
+      { NATS_URL: 'http://127.0.0.1:4222' },
+      /NATS_URL must use/,
+    ],
     ['an invalid AUTH_JWKS_URL', { AUTH_JWKS_URL: 'not a url' }, /AUTH_JWKS_URL must be a URL/],
   ];
   for (const [what, over, message] of bad) {
     it(`${what} stops boot with a message naming the key`, () => {
-      assert.throws(() => loadEnforcerConfig(env(over)), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => loadEnforcerConfig(env(over)),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
     });
   }
 
   it('a connections file that is not JSON names the key', () => {
     const f = join(dir, 'broken.json');
     writeFileSync(f, '{"connections": [');
-    assert.throws(() => loadEnforcerConfig(env({ ENFORCER_CONNECTIONS_FILE: f })), /ENFORCER_CONNECTIONS_FILE is not valid JSON/);
+    assert.throws(
+      () => loadEnforcerConfig(env({ ENFORCER_CONNECTIONS_FILE: f })),
+      /ENFORCER_CONNECTIONS_FILE is not valid JSON/,
+    );
   });
 
   const badEntries: [string, unknown, RegExp][] = [
     ['a file without a connections array', { conns: [] }, /must contain \{"connections"/],
-    ['an entry that is not an object', { connections: ['crm'] }, /connections\[0\] must be an object/],
-    ['a name outside NAME_PATTERN', { connections: [{ name: 'CRM!', type: 'http', url: 'http://a' }] }, /connections\[0\] "CRM!": name must match/],
-    ['a duplicate name', { connections: [{ name: 'a', type: 'http', url: 'http://a' }, { name: 'a', type: 'http', url: 'http://b' }] }, /connections\[1\] "a": name is used twice/],
-    ['an unsupported type', { connections: [{ name: 'db', type: 'postgres', url: 'http://a' }] }, /connections\[0\] "db": type must be "http"/],
-    ['a URL that is not a URL', { connections: [{ name: 'a', type: 'http', url: 'nope' }] }, /"a": url is not a URL/],
-    ['a non-http URL', { connections: [{ name: 'a', type: 'http', url: 'ftp://a' }] }, /url must be http or https/],
-    ['a URL with credentials (never echoed)', { connections: [{ name: 'a', type: 'http', url: 'http://u:hunter2@a' }] }, /^(?!.*hunter2).*url must not carry credentials/],
-    ['a URL with a query', { connections: [{ name: 'a', type: 'http', url: 'http://a/?x=1' }] }, /query or fragment/],
-    ['a non-string label', { connections: [{ name: 'a', type: 'http', url: 'http://a', labels: { tier: 1 } }] }, /labels\.tier must be a string/],
+    [
+      'an entry that is not an object',
+      { connections: ['crm'] },
+      /connections\[0\] must be an object/,
+    ],
+    [
+      'a name outside NAME_PATTERN',
+      { connections: [{ name: 'CRM!', type: 'http', url: 'http://a' }] },
+      /connections\[0\] "CRM!": name must match/,
+    ],
+    [
+      'a duplicate name',
+      {
+        connections: [
+          { name: 'a', type: 'http', url: 'http://a' },
+          { name: 'a', type: 'http', url: 'http://b' },
+        ],
+      },
+      /connections\[1\] "a": name is used twice/,
+    ],
+    [
+      'an unsupported type',
+      { connections: [{ name: 'db', type: 'postgres', url: 'http://a' }] },
+      /connections\[0\] "db": type must be "http"/,
+    ],
+    [
+      'a URL that is not a URL',
+      { connections: [{ name: 'a', type: 'http', url: 'nope' }] },
+      /"a": url is not a URL/,
+    ],
+    [
+      'a non-http URL',
+      { connections: [{ name: 'a', type: 'http', url: 'ftp://a' }] },
+      /url must be http or https/,
+    ],
+    [
+      'a URL with credentials (never echoed)',
+      { connections: [{ name: 'a', type: 'http', url: 'http://u:hunter2@a' }] },
+      /^(?!.*hunter2).*url must not carry credentials/,
+    ],
+    [
+      'a URL with a query',
+      { connections: [{ name: 'a', type: 'http', url: 'http://a/?x=1' }] },
+      /query or fragment/,
+    ],
+    [
+      'a non-string label',
+      { connections: [{ name: 'a', type: 'http', url: 'http://a', labels: { tier: 1 } }] },
+      /labels\.tier must be a string/,
+    ],
   ];
   for (const [what, json, message] of badEntries) {
     it(`${what} is rejected naming the entry`, () => {
-      assert.throws(() => parseConnections(json), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.equal(err.key, 'ENFORCER_CONNECTIONS_FILE');
-        assert.match(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => parseConnections(json),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.equal(err.key, 'ENFORCER_CONNECTIONS_FILE');
+          assert.match(err.message, message);
+          return true;
+        },
+      );
     });
   }
 

@@ -45,7 +45,9 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const FAIL_MODES = ['closed', 'open'] as const;
 
 /** Reads and validates every enforcer setting; throws {@link ConfigError} naming the first bad key. */
-export function loadEnforcerConfig(env: Record<string, string | undefined> = process.env): EnforcerConfig {
+export function loadEnforcerConfig(
+  env: Record<string, string | undefined> = process.env,
+): EnforcerConfig {
   const r = new EnvReader(env);
   const enforcerId = r.optionalString('ENFORCER_ID') ?? idFromHostname(hostname());
   if (!NAME_PATTERN.test(enforcerId)) {
@@ -58,12 +60,17 @@ export function loadEnforcerConfig(env: Record<string, string | undefined> = pro
   const port = r.port('ENFORCER_PORT', 8800);
   const adminPort = r.port('ENFORCER_ADMIN_PORT', 8801);
   if (port !== 0 && port === adminPort) {
-    throw new ConfigError('ENFORCER_ADMIN_PORT', 'must differ from ENFORCER_PORT (every proxy path belongs to a connection)');
+    throw new ConfigError(
+      'ENFORCER_ADMIN_PORT',
+      'must differ from ENFORCER_PORT (every proxy path belongs to a connection)',
+    );
   }
   const connectionsFile = r.string('ENFORCER_CONNECTIONS_FILE');
   const audience = r.list('AUTH_AUDIENCE', ['portcullis-enforcer']);
-  if (audience.length === 0) throw new ConfigError('AUTH_AUDIENCE', 'must name at least one audience');
-  const jwksUrl = r.optionalString('AUTH_JWKS_URL') === undefined ? undefined : r.url('AUTH_JWKS_URL');
+  if (audience.length === 0)
+    throw new ConfigError('AUTH_AUDIENCE', 'must name at least one audience');
+  const jwksUrl =
+    r.optionalString('AUTH_JWKS_URL') === undefined ? undefined : r.url('AUTH_JWKS_URL');
   return {
     enforcerId,
     host: r.string('ENFORCER_HOST', '127.0.0.1'),
@@ -108,7 +115,10 @@ function loadConnectionsFile(path: string): ConnectionConfig[] {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(key, `is not valid JSON (${err instanceof Error ? err.message : String(err)}): ${path}`);
+    throw new ConfigError(
+      key,
+      `is not valid JSON (${err instanceof Error ? err.message : String(err)}): ${path}`,
+    );
   }
   return parseConnections(json, key);
 }
@@ -117,13 +127,17 @@ function loadConnectionsFile(path: string): ConnectionConfig[] {
  * Validates `{ connections: [{ name, type: "http", url, labels? }] }`. Errors name the config key
  * and the offending entry (`connections[2] "crm": url ...`) so the operator can fix it at once.
  */
-export function parseConnections(json: unknown, key = 'ENFORCER_CONNECTIONS_FILE'): ConnectionConfig[] {
+export function parseConnections(
+  json: unknown,
+  key = 'ENFORCER_CONNECTIONS_FILE',
+): ConnectionConfig[] {
   if (!isObject(json) || !Array.isArray(json.connections)) {
     throw new ConfigError(key, 'must contain {"connections": [ ... ]}');
   }
   const seen = new Set<string>();
   return json.connections.map((entry: unknown, i): ConnectionConfig => {
-    const at = (name?: unknown) => `connections[${i}]${typeof name === 'string' ? ` "${name}"` : ''}`;
+    const at = (name?: unknown) =>
+      `connections[${i}]${typeof name === 'string' ? ` "${name}"` : ''}`;
     if (!isObject(entry)) throw new ConfigError(key, `${at()} must be an object`);
     const { name, type, url, labels } = entry;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
@@ -131,7 +145,8 @@ export function parseConnections(json: unknown, key = 'ENFORCER_CONNECTIONS_FILE
     }
     if (seen.has(name)) throw new ConfigError(key, `${at(name)}: name is used twice`);
     seen.add(name);
-    if (type !== 'http') throw new ConfigError(key, `${at(name)}: type must be "http", got ${JSON.stringify(type)}`);
+    if (type !== 'http')
+      throw new ConfigError(key, `${at(name)}: type must be "http", got ${JSON.stringify(type)}`);
     if (typeof url !== 'string') throw new ConfigError(key, `${at(name)}: url must be a string`);
     let parsed: URL;
     try {
@@ -140,7 +155,10 @@ export function parseConnections(json: unknown, key = 'ENFORCER_CONNECTIONS_FILE
       throw new ConfigError(key, `${at(name)}: url is not a URL: "${redactUrl(url)}"`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new ConfigError(key, `${at(name)}: url must be http or https, got "${parsed.protocol}"`);
+      throw new ConfigError(
+        key,
+        `${at(name)}: url must be http or https, got "${parsed.protocol}"`,
+      );
     }
     if (parsed.search !== '' || parsed.hash !== '') {
       throw new ConfigError(key, `${at(name)}: url must not carry a query or fragment`);
@@ -150,9 +168,11 @@ export function parseConnections(json: unknown, key = 'ENFORCER_CONNECTIONS_FILE
     }
     const lbls: Record<string, string> = {};
     if (labels !== undefined) {
-      if (!isObject(labels)) throw new ConfigError(key, `${at(name)}: labels must be an object of strings`);
+      if (!isObject(labels))
+        throw new ConfigError(key, `${at(name)}: labels must be an object of strings`);
       for (const [k, v] of Object.entries(labels)) {
-        if (typeof v !== 'string') throw new ConfigError(key, `${at(name)}: labels.${k} must be a string`);
+        if (typeof v !== 'string')
+          throw new ConfigError(key, `${at(name)}: labels.${k} must be a string`);
         lbls[k] = v;
       }
     }

@@ -22,7 +22,12 @@ function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
       request: {
         method: 'GET',
         path: '/x',
-        headers: { Authorization: 'Bearer eyJ.secret.sig', cookie: 's=secret', 'proxy-authorization': 'Basic c2VjcmV0', accept: '*/*' },
+        headers: {
+          Authorization: 'Bearer eyJ.secret.sig',
+          cookie: 's=secret',
+          'proxy-authorization': 'Basic c2VjcmV0',
+          accept: '*/*',
+        },
         body: null,
       },
       nested: { headers: { authorization: 'Bearer other-secret' } },
@@ -50,17 +55,35 @@ describe('decision events', () => {
 
   it('the published bytes never contain credentials', () => {
     const metrics = new EnforcerMetrics();
-    const p = new DecisionPublisher(new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet()), { enforcerId: 'e1', queueMax: 10 }, metrics, quiet());
+    const p = new DecisionPublisher(
+      new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet()),
+      { enforcerId: 'e1', queueMax: 10 },
+      metrics,
+      quiet(),
+    );
     const text = Buffer.from(p.encode(event())).toString('utf8');
     assert.doesNotMatch(text, /secret|c2VjcmV0/);
   });
 
   it('an event too large for NATS loses the request body, not the decision', () => {
     const metrics = new EnforcerMetrics();
-    const p = new DecisionPublisher(new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet()), { enforcerId: 'e1', queueMax: 10, maxEventBytes: 4096 }, metrics, quiet());
-    const big = event({ input: { request: { method: 'POST', path: '/x', headers: {}, body: 'x'.repeat(10_000) } } });
+    const p = new DecisionPublisher(
+      new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet()),
+      { enforcerId: 'e1', queueMax: 10, maxEventBytes: 4096 },
+      metrics,
+      quiet(),
+    );
+    const big = event({
+      input: { request: { method: 'POST', path: '/x', headers: {}, body: 'x'.repeat(10_000) } },
+    });
     const decoded = JSON.parse(Buffer.from(p.encode(big)).toString('utf8')) as DecisionEvent;
-    assert.deepEqual(decoded.input?.request, { method: 'POST', path: '/x', headers: {}, body: null, body_omitted: true });
+    assert.deepEqual(decoded.input?.request, {
+      method: 'POST',
+      path: '/x',
+      headers: {},
+      body: null,
+      body_omitted: true,
+    });
     assert.equal(decoded.outcome, 'allow');
   });
 
@@ -76,13 +99,21 @@ describe('decision events', () => {
     const dropped = await metrics.eventsDropped.get();
     assert.equal(dropped.values.find((v) => v.labels.reason === 'queue_full')?.value, 2);
     assert.equal((await metrics.eventQueueDepth.get()).values[0].value, 3);
-    assert.ok(lines.some((l) => /decision event queue full/.test(l)), 'the drop was not logged');
+    assert.ok(
+      lines.some((l) => /decision event queue full/.test(l)),
+      'the drop was not logged',
+    );
   });
 
   it('events still queued at shutdown without NATS are counted as dropped', async () => {
     const metrics = new EnforcerMetrics();
     const nats = new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet());
-    const p = new DecisionPublisher(nats, { enforcerId: 'e1', queueMax: 10, flushTimeoutMs: 50 }, metrics, quiet());
+    const p = new DecisionPublisher(
+      nats,
+      { enforcerId: 'e1', queueMax: 10, flushTimeoutMs: 50 },
+      metrics,
+      quiet(),
+    );
     await p.start();
     p.enqueue(event());
     p.enqueue(event());

@@ -1,6 +1,11 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { decisionSubject, isObject, type DecisionEvent, type JsonObject } from '@portcullis/contracts';
+import {
+  decisionSubject,
+  isObject,
+  type DecisionEvent,
+  type JsonObject,
+} from '@portcullis/contracts';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import type { NatsClient } from '../nats/nats.client';
@@ -63,7 +68,9 @@ export class DecisionPublisher implements Component, DecisionSink {
     await this.loop;
     if (this.queue.length > 0) {
       this.metrics.eventsDropped.inc({ reason: 'shutdown' }, this.queue.length);
-      this.logger.error('decision events not published before shutdown', { dropped: this.queue.length });
+      this.logger.error('decision events not published before shutdown', {
+        dropped: this.queue.length,
+      });
       this.queue.length = 0;
       this.metrics.eventQueueDepth.set(0);
     }
@@ -71,7 +78,8 @@ export class DecisionPublisher implements Component, DecisionSink {
 
   health(): Health {
     if (!this.running) return { state: 'stopped' };
-    if (this.lastError) return { state: 'degraded', detail: `queue ${this.queue.length}: ${this.lastError}` };
+    if (this.lastError)
+      return { state: 'degraded', detail: `queue ${this.queue.length}: ${this.lastError}` };
     return { state: 'ok', detail: `queue ${this.queue.length}` };
   }
 
@@ -139,7 +147,9 @@ export class DecisionPublisher implements Component, DecisionSink {
         const batch = this.queue.slice(0, BATCH);
         const client = js;
         const results = await Promise.allSettled(
-          batch.map((e) => client.publish(this.subject, this.encode(e), { msgID: e.decision_id, timeout: 5000 })),
+          batch.map((e) =>
+            client.publish(this.subject, this.encode(e), { msgID: e.decision_id, timeout: 5000 }),
+          ),
         );
         const failed = batch.filter((_, i) => results[i].status === 'rejected');
         this.queue.splice(0, batch.length, ...failed);
@@ -147,13 +157,16 @@ export class DecisionPublisher implements Component, DecisionSink {
         const ok = batch.length - failed.length;
         if (ok > 0) this.metrics.eventsPublished.inc(ok);
         if (failed.length > 0) {
-          const reason: unknown = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+          const reason: unknown = results.find(
+            (r): r is PromiseRejectedResult => r.status === 'rejected',
+          )?.reason;
           throw reason instanceof Error ? reason : new Error(String(reason));
         }
         this.lastError = null;
         delay = 100;
       } catch (err) {
-        if (this.lastError === null) this.logger.warn('decision publish failed; retrying', { error: errorMessage(err) });
+        if (this.lastError === null)
+          this.logger.warn('decision publish failed; retrying', { error: errorMessage(err) });
         this.lastError = errorMessage(err);
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, 5000);

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkRequestHead, policyHeaders, responseHeaders, upstreamHeaders, type RequestHead } from './http-message.rules';
+import {
+  checkRequestHead,
+  policyHeaders,
+  responseHeaders,
+  upstreamHeaders,
+  type RequestHead,
+} from './http-message.rules';
 
 const head = (over: Partial<RequestHead> & { headers?: [string, string][] }): RequestHead => ({
   method: over.method ?? 'GET',
@@ -11,14 +17,93 @@ const head = (over: Partial<RequestHead> & { headers?: [string, string][] }): Re
 
 describe('ambiguous HTTP is rejected', () => {
   const cases: [string, RequestHead, 400 | 405, RegExp][] = [
-    ['two Host headers', head({ headers: [['Host', 'a'], ['host', 'b']] }), 400, /more than one Host/],
-    ['two Content-Length headers', head({ method: 'POST', headers: [['Host', 'a'], ['Content-Length', '1'], ['content-length', '1']] }), 400, /Content-Length/],
-    ['Transfer-Encoding on HTTP/1.0', head({ method: 'POST', httpVersion: '1.0', headers: [['Host', 'a'], ['Transfer-Encoding', 'chunked']] }), 400, /HTTP\/1\.0/],
-    ['Transfer-Encoding together with Content-Length', head({ method: 'POST', headers: [['Host', 'a'], ['Transfer-Encoding', 'chunked'], ['Content-Length', '3']] }), 400, /together/],
-    ['a Transfer-Encoding other than chunked', head({ method: 'POST', headers: [['Host', 'a'], ['Transfer-Encoding', 'gzip, chunked']] }), 400, /chunked/],
-    ['two Transfer-Encoding headers', head({ method: 'POST', headers: [['Host', 'a'], ['Transfer-Encoding', 'chunked'], ['Transfer-Encoding', 'chunked']] }), 400, /chunked/],
-    ['an absolute-form target naming another host', head({ url: 'http://evil.example/crm/x', headers: [['Host', 'enforcer:8800']] }), 400, /disagrees with the Host/],
-    ['an absolute-form target with userinfo', head({ url: 'http://u:p@enforcer:8800/crm/x', headers: [['Host', 'enforcer:8800']] }), 400, /userinfo/],
+    [
+      'two Host headers',
+      head({
+        headers: [
+          ['Host', 'a'],
+          ['host', 'b'],
+        ],
+      }),
+      400,
+      /more than one Host/,
+    ],
+    [
+      'two Content-Length headers',
+      head({
+        method: 'POST',
+        headers: [
+          ['Host', 'a'],
+          ['Content-Length', '1'],
+          ['content-length', '1'],
+        ],
+      }),
+      400,
+      /Content-Length/,
+    ],
+    [
+      'Transfer-Encoding on HTTP/1.0',
+      head({
+        method: 'POST',
+        httpVersion: '1.0',
+        headers: [
+          ['Host', 'a'],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+      }),
+      400,
+      /HTTP\/1\.0/,
+    ],
+    [
+      'Transfer-Encoding together with Content-Length',
+      head({
+        method: 'POST',
+        headers: [
+          ['Host', 'a'],
+          ['Transfer-Encoding', 'chunked'],
+          ['Content-Length', '3'],
+        ],
+      }),
+      400,
+      /together/,
+    ],
+    [
+      'a Transfer-Encoding other than chunked',
+      head({
+        method: 'POST',
+        headers: [
+          ['Host', 'a'],
+          ['Transfer-Encoding', 'gzip, chunked'],
+        ],
+      }),
+      400,
+      /chunked/,
+    ],
+    [
+      'two Transfer-Encoding headers',
+      head({
+        method: 'POST',
+        headers: [
+          ['Host', 'a'],
+          ['Transfer-Encoding', 'chunked'],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+      }),
+      400,
+      /chunked/,
+    ],
+    [
+      'an absolute-form target naming another host',
+      head({ url: 'http://evil.example/crm/x', headers: [['Host', 'enforcer:8800']] }),
+      400,
+      /disagrees with the Host/,
+    ],
+    [
+      'an absolute-form target with userinfo',
+      head({ url: 'http://u:p@enforcer:8800/crm/x', headers: [['Host', 'enforcer:8800']] }),
+      400,
+      /userinfo/,
+    ],
     ['an asterisk-form target', head({ method: 'OPTIONS', url: '*' }), 400, /origin-form/],
     ['the TRACE method', head({ method: 'TRACE' }), 405, /TRACE/],
     ['an unknown method', head({ method: 'PROPFIND' }), 405, /PROPFIND/],
@@ -34,16 +119,29 @@ describe('ambiguous HTTP is rejected', () => {
   }
 
   it('an absolute-form target that agrees with Host is accepted as its origin-form, unnormalized', () => {
-    const r = checkRequestHead(head({ url: 'http://Enforcer:8800/crm/a%2e%2e?x=1', headers: [['Host', 'enforcer:8800']] }));
+    const r = checkRequestHead(
+      head({ url: 'http://Enforcer:8800/crm/a%2e%2e?x=1', headers: [['Host', 'enforcer:8800']] }),
+    );
     assert.deepEqual(r, { ok: true, target: '/crm/a%2e%2e?x=1' });
   });
 
   it('an absolute-form target without a path maps to "/"', () => {
-    assert.deepEqual(checkRequestHead(head({ url: 'http://a', headers: [['Host', 'a']] })), { ok: true, target: '/' });
+    assert.deepEqual(checkRequestHead(head({ url: 'http://a', headers: [['Host', 'a']] })), {
+      ok: true,
+      target: '/',
+    });
   });
 
   it('a chunked HTTP/1.1 request is accepted', () => {
-    const r = checkRequestHead(head({ method: 'POST', headers: [['Host', 'a'], ['Transfer-Encoding', 'chunked']] }));
+    const r = checkRequestHead(
+      head({
+        method: 'POST',
+        headers: [
+          ['Host', 'a'],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+      }),
+    );
     assert.equal(r.ok, true);
   });
 });
@@ -81,8 +179,25 @@ describe('header handling', () => {
   });
 
   it('the upstream receives no caller credentials and no hop-by-hop headers', () => {
-    const h = upstreamHeaders(raw, { upstreamHost: 'up:8901', sourceIp: '127.0.0.1', decisionId: 'd-1', bodyLength: 3 });
-    for (const name of ['authorization', 'cookie', 'proxy-authorization', 'connection', 'x-hop', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection', 'x-portcullis-subject']) {
+    const h = upstreamHeaders(raw, {
+      upstreamHost: 'up:8901',
+      sourceIp: '127.0.0.1',
+      decisionId: 'd-1',
+      bodyLength: 3,
+    });
+    for (const name of [
+      'authorization',
+      'cookie',
+      'proxy-authorization',
+      'connection',
+      'x-hop',
+      'keep-alive',
+      'te',
+      'trailer',
+      'upgrade',
+      'proxy-connection',
+      'x-portcullis-subject',
+    ]) {
       assert.equal(h[name], undefined, `${name} was forwarded`);
     }
     assert.equal(h.host, 'up:8901');
@@ -95,16 +210,32 @@ describe('header handling', () => {
   });
 
   it('a bodiless forward carries no Content-Length', () => {
-    const h = upstreamHeaders(['Host', 'a'], { upstreamHost: 'up', sourceIp: '::1', decisionId: 'd', bodyLength: null });
+    const h = upstreamHeaders(['Host', 'a'], {
+      upstreamHost: 'up',
+      sourceIp: '::1',
+      decisionId: 'd',
+      bodyLength: null,
+    });
     assert.equal(h['content-length'], undefined);
     assert.equal(h['x-forwarded-for'], '::1');
   });
 
   it('hop-by-hop headers of the upstream response are dropped and the decision id is added', () => {
     const h = responseHeaders(
-      { connection: 'close, x-internal', 'x-internal': '1', 'transfer-encoding': 'chunked', 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'x-portcullis-decision-id': 'forged' },
+      {
+        connection: 'close, x-internal',
+        'x-internal': '1',
+        'transfer-encoding': 'chunked',
+        'content-type': 'text/plain',
+        'set-cookie': ['a=1', 'b=2'],
+        'x-portcullis-decision-id': 'forged',
+      },
       'd-2',
     );
-    assert.deepEqual(h, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'x-portcullis-decision-id': 'd-2' });
+    assert.deepEqual(h, {
+      'content-type': 'text/plain',
+      'set-cookie': ['a=1', 'b=2'],
+      'x-portcullis-decision-id': 'd-2',
+    });
   });
 });

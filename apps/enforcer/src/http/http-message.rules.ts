@@ -2,7 +2,15 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { CREDENTIAL_HEADERS } from '../events/credential.scrubber';
 
 /** Methods the enforcer forwards; others (TRACE, CONNECT, WebDAV …) are refused with 405. */
-export const ALLOWED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+export const ALLOWED_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+]);
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus the legacy ones proxies also drop. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -25,7 +33,8 @@ export interface RequestHead {
   rawHeaders: string[];
 }
 
-export type HeadCheck = { ok: true; target: string } | { ok: false; status: 400 | 405; reason: string };
+export type HeadCheck =
+  { ok: true; target: string } | { ok: false; status: 400 | 405; reason: string };
 
 /**
  * Rejects requests that two HTTP implementations could read differently (the root of request
@@ -35,14 +44,18 @@ export type HeadCheck = { ok: true; target: string } | { ok: false; status: 400 
  */
 export function checkRequestHead(head: RequestHead): HeadCheck {
   const method = head.method ?? '';
-  if (!ALLOWED_METHODS.has(method)) return { ok: false, status: 405, reason: `method ${method || '(none)'} is not allowed` };
+  if (!ALLOWED_METHODS.has(method))
+    return { ok: false, status: 405, reason: `method ${method || '(none)'} is not allowed` };
   const counts = headerCounts(head.rawHeaders);
   const host = headerValues(head.rawHeaders, 'host');
-  if ((counts.get('host') ?? 0) > 1) return { ok: false, status: 400, reason: 'more than one Host header' };
-  if ((counts.get('content-length') ?? 0) > 1) return { ok: false, status: 400, reason: 'more than one Content-Length header' };
+  if ((counts.get('host') ?? 0) > 1)
+    return { ok: false, status: 400, reason: 'more than one Host header' };
+  if ((counts.get('content-length') ?? 0) > 1)
+    return { ok: false, status: 400, reason: 'more than one Content-Length header' };
   const te = headerValues(head.rawHeaders, 'transfer-encoding');
   if (te.length > 0) {
-    if (head.httpVersion === '1.0') return { ok: false, status: 400, reason: 'Transfer-Encoding is not allowed on HTTP/1.0' };
+    if (head.httpVersion === '1.0')
+      return { ok: false, status: 400, reason: 'Transfer-Encoding is not allowed on HTTP/1.0' };
     if (counts.has('content-length')) {
       return { ok: false, status: 400, reason: 'Transfer-Encoding and Content-Length together' };
     }
@@ -63,7 +76,11 @@ export function checkRequestHead(head: RequestHead): HeadCheck {
       return { ok: false, status: 400, reason: 'request target must not carry userinfo' };
     }
     if (host.length === 0 || host[0].toLowerCase() !== parsed.host.toLowerCase()) {
-      return { ok: false, status: 400, reason: 'absolute-form request target disagrees with the Host header' };
+      return {
+        ok: false,
+        status: 400,
+        reason: 'absolute-form request target disagrees with the Host header',
+      };
     }
     // Recover the target exactly as sent: URL parsing would already have normalized it.
     const afterAuthority = url.slice(url.indexOf('//') + 2);
@@ -71,7 +88,11 @@ export function checkRequestHead(head: RequestHead): HeadCheck {
     const rest = slash === -1 ? '/' : afterAuthority.slice(slash);
     return { ok: true, target: rest.startsWith('?') ? `/${rest}` : rest };
   }
-  return { ok: false, status: 400, reason: 'request target must be origin-form (/path) or absolute-form' };
+  return {
+    ok: false,
+    status: 400,
+    reason: 'request target must be origin-form (/path) or absolute-form',
+  };
 }
 
 function headerCounts(raw: string[]): Map<string, number> {
@@ -93,12 +114,18 @@ export function headerValues(raw: string[], name: string): string[] {
 /** Names a Connection header lists, which are hop-by-hop for this message only. */
 function connectionNamed(connectionValues: string[]): Set<string> {
   const names = new Set<string>();
-  for (const v of connectionValues) for (const n of v.split(',')) if (n.trim() !== '') names.add(n.trim().toLowerCase());
+  for (const v of connectionValues)
+    for (const n of v.split(',')) if (n.trim() !== '') names.add(n.trim().toLowerCase());
   return names;
 }
 
 function dropped(name: string, named: Set<string>): boolean {
-  return HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('proxy-') || CREDENTIAL_HEADERS.has(name);
+  return (
+    HOP_BY_HOP.has(name) ||
+    named.has(name) ||
+    name.startsWith('proxy-') ||
+    CREDENTIAL_HEADERS.has(name)
+  );
 }
 
 /**
@@ -135,11 +162,18 @@ export function upstreamHeaders(raw: string[], ctx: ForwardContext): OutgoingHtt
     const name = raw[i].toLowerCase();
     if (dropped(name, named) || name.startsWith('x-portcullis-')) continue;
     // Expect: the body is already buffered and sent whole, so 100-continue has no meaning upstream.
-    if (name === 'host' || name === 'content-length' || name === 'x-forwarded-proto' || name === 'expect') continue;
+    if (
+      name === 'host' ||
+      name === 'content-length' ||
+      name === 'x-forwarded-proto' ||
+      name === 'expect'
+    )
+      continue;
     (out[name] ??= []).push(raw[i + 1]);
   }
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, values] of Object.entries(out)) headers[name] = values.length === 1 ? values[0] : values;
+  for (const [name, values] of Object.entries(out))
+    headers[name] = values.length === 1 ? values[0] : values;
   const xff = out['x-forwarded-for'];
   headers['x-forwarded-for'] = xff ? `${xff.join(', ')}, ${ctx.sourceIp}` : ctx.sourceIp;
   headers['x-forwarded-proto'] = 'http';
@@ -150,11 +184,20 @@ export function upstreamHeaders(raw: string[], ctx: ForwardContext): OutgoingHtt
 }
 
 /** Upstream response headers returned to the caller, minus hop-by-hop ones. */
-export function responseHeaders(headers: IncomingHttpHeaders, decisionId: string): OutgoingHttpHeaders {
+export function responseHeaders(
+  headers: IncomingHttpHeaders,
+  decisionId: string,
+): OutgoingHttpHeaders {
   const named = connectionNamed(typeof headers.connection === 'string' ? [headers.connection] : []);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('x-portcullis-')) continue;
+    if (
+      value === undefined ||
+      HOP_BY_HOP.has(name) ||
+      named.has(name) ||
+      name.startsWith('x-portcullis-')
+    )
+      continue;
     out[name] = value;
   }
   out['x-portcullis-decision-id'] = decisionId;

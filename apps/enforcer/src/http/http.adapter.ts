@@ -98,10 +98,16 @@ export class HttpAdapter implements Component {
       insecureHTTPParser: false,
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
-    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.onClientError(err, socket));
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
+      this.onClientError(err, socket),
+    );
     // CONNECT and Upgrade would bypass request handling entirely; refuse them explicitly.
-    server.on('connect', (req: IncomingMessage, socket: Duplex) => this.refuseRaw(req, socket, 405, 'method CONNECT is not allowed'));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.refuseRaw(req, socket, 400, 'protocol upgrades are not supported'));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) =>
+      this.refuseRaw(req, socket, 405, 'method CONNECT is not allowed'),
+    );
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex) =>
+      this.refuseRaw(req, socket, 400, 'protocol upgrades are not supported'),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host, () => {
@@ -128,7 +134,9 @@ export class HttpAdapter implements Component {
   }
 
   health(): Health {
-    return this.server ? { state: 'ok', detail: `listening on ${this.opts.host}:${this.boundPort}` } : { state: 'stopped' };
+    return this.server
+      ? { state: 'ok', detail: `listening on ${this.opts.host}:${this.boundPort}` }
+      : { state: 'stopped' };
   }
 
   private meta(req: IncomingMessage, path: string, connectionName: string | null): CallMeta {
@@ -158,7 +166,12 @@ export class HttpAdapter implements Component {
     const meta = this.meta(req, target.path, target.connection === '' ? null : target.connection);
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.opts.maxBodyBytes) {
-      return this.refuse(res, this.pipeline.reject(meta, `request body larger than ${this.opts.maxBodyBytes} bytes`), 413, true);
+      return this.refuse(
+        res,
+        this.pipeline.reject(meta, `request body larger than ${this.opts.maxBodyBytes} bytes`),
+        413,
+        true,
+      );
     }
     // Authenticate before revealing whether a connection exists.
     const identity = await this.authenticate(req);
@@ -167,7 +180,12 @@ export class HttpAdapter implements Component {
     if (identity.ok && upstream) {
       const read = await this.readBody(req);
       if (read === 'too_large') {
-        return this.refuse(res, this.pipeline.reject(meta, `request body larger than ${this.opts.maxBodyBytes} bytes`), 413, true);
+        return this.refuse(
+          res,
+          this.pipeline.reject(meta, `request body larger than ${this.opts.maxBodyBytes} bytes`),
+          413,
+          true,
+        );
       }
       if (read === 'aborted') return;
       body = read;
@@ -182,11 +200,19 @@ export class HttpAdapter implements Component {
     const decision = this.pipeline.decide({
       ...meta,
       identity,
-      connection: upstream ? { name: upstream.config.name, type: 'http', labels: upstream.config.labels } : null,
+      connection: upstream
+        ? { name: upstream.config.name, type: 'http', labels: upstream.config.labels }
+        : null,
       request,
     });
     if (!decision.forward || !upstream) {
-      return this.refuse(res, decision, statusFor(decision.code), false, identity.ok ? undefined : identity.code);
+      return this.refuse(
+        res,
+        decision,
+        statusFor(decision.code),
+        false,
+        identity.ok ? undefined : identity.code,
+      );
     }
     this.forward(req, res, decision, upstream, target.path, target.rawQuery, body);
   }
@@ -197,7 +223,8 @@ export class HttpAdapter implements Component {
       const token = TokenVerifier.bearer(values.length > 1 ? values : values[0]);
       return { ok: true, identity: await this.verifier.verify(token) };
     } catch (err) {
-      if (err instanceof AuthenticationError) return { ok: false, code: err.code, message: err.message };
+      if (err instanceof AuthenticationError)
+        return { ok: false, code: err.code, message: err.message };
       this.logger.error('token verification failed unexpectedly', { error: errorMessage(err) });
       return { ok: false, code: 'jwks_unavailable', message: 'token could not be verified' };
     }
@@ -241,7 +268,11 @@ export class HttpAdapter implements Component {
     body: Buffer | null,
   ): void {
     const decisionId = decision.meta.decisionId;
-    const hasBody = body !== null && (body.length > 0 || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined);
+    const hasBody =
+      body !== null &&
+      (body.length > 0 ||
+        req.headers['content-length'] !== undefined ||
+        req.headers['transfer-encoding'] !== undefined);
     const url = upstream.config.url;
     const headers: OutgoingHttpHeaders = upstreamHeaders(req.rawHeaders, {
       upstreamHost: url.host,
@@ -253,9 +284,15 @@ export class HttpAdapter implements Component {
     const record = (status: number, error?: string) => {
       if (recorded) return;
       recorded = true;
-      this.pipeline.complete(decision, error ? { status, error: { code: 'upstream_failed', message: error } } : { status });
+      this.pipeline.complete(
+        decision,
+        error ? { status, error: { code: 'upstream_failed', message: error } } : { status },
+      );
     };
-    this.metrics.proxySeconds.observe({ outcome: decision.outcome }, Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9);
+    this.metrics.proxySeconds.observe(
+      { outcome: decision.outcome },
+      Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9,
+    );
     const upstreamReq = upstream.request({
       protocol: url.protocol,
       hostname: url.hostname,
@@ -265,9 +302,14 @@ export class HttpAdapter implements Component {
       headers,
       agent: upstream.agent,
     });
-    upstreamReq.setTimeout(this.opts.upstreamTimeoutMs, () => upstreamReq.destroy(new UpstreamTimeout()));
+    upstreamReq.setTimeout(this.opts.upstreamTimeoutMs, () =>
+      upstreamReq.destroy(new UpstreamTimeout()),
+    );
     upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders(upstreamRes.headers, decisionId));
+      res.writeHead(
+        upstreamRes.statusCode ?? 502,
+        responseHeaders(upstreamRes.headers, decisionId),
+      );
       upstreamRes.pipe(res);
       upstreamRes.on('error', () => undefined);
       upstreamRes.on('aborted', () => {
@@ -279,7 +321,9 @@ export class HttpAdapter implements Component {
     });
     upstreamReq.on('error', (err: Error & { code?: string }) => {
       const timeout = err instanceof UpstreamTimeout;
-      this.metrics.upstreamFailures.inc({ reason: timeout ? 'timeout' : (err.code ?? 'error').toLowerCase() });
+      this.metrics.upstreamFailures.inc({
+        reason: timeout ? 'timeout' : (err.code ?? 'error').toLowerCase(),
+      });
       const message = timeout
         ? `upstream did not answer within ${this.opts.upstreamTimeoutMs} ms`
         : `upstream unreachable (${err.code ?? 'error'})`;
@@ -289,7 +333,11 @@ export class HttpAdapter implements Component {
         return;
       }
       const status = timeout ? 504 : 502;
-      this.logger.warn('upstream failed', { decision_id: decisionId, connection: upstream.config.name, error: message });
+      this.logger.warn('upstream failed', {
+        decision_id: decisionId,
+        connection: upstream.config.name,
+        error: message,
+      });
       sendJson(res, status, decisionId, { error: { code: 'upstream_failed', message } });
       record(status, message);
     });
@@ -308,7 +356,13 @@ export class HttpAdapter implements Component {
    * Answers a call that is not forwarded. `authCode` (an AuthenticationError code) replaces the
    * generic code on 401s, because it tells the caller what to fix (expired, wrong audience …).
    */
-  private refuse(res: ServerResponse, decision: Decision, status: RejectStatus, closeConnection: boolean, authCode?: string): void {
+  private refuse(
+    res: ServerResponse,
+    decision: Decision,
+    status: RejectStatus,
+    closeConnection: boolean,
+    authCode?: string,
+  ): void {
     const decisionId = decision.meta.decisionId;
     if (closeConnection) res.setHeader('connection', 'close');
     let payload: JsonObject;
@@ -321,7 +375,10 @@ export class HttpAdapter implements Component {
       payload = { error: { code: decision.code, message: decision.message } };
     }
     sendJson(res, status, decisionId, payload);
-    this.metrics.proxySeconds.observe({ outcome: decision.outcome }, Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9);
+    this.metrics.proxySeconds.observe(
+      { outcome: decision.outcome },
+      Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9,
+    );
     this.pipeline.complete(decision, { status });
   }
 
@@ -332,7 +389,11 @@ export class HttpAdapter implements Component {
       return;
     }
     const status: RejectStatus =
-      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? 431
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
     const reason =
       status === 431
         ? `request headers larger than ${this.opts.maxHeaderBytes} bytes`
@@ -346,7 +407,13 @@ export class HttpAdapter implements Component {
     this.writeRaw(socket, status, reason, req.socket.remoteAddress ?? '', req.method ?? '');
   }
 
-  private writeRaw(socket: Duplex, status: RejectStatus, reason: string, sourceIp: string, method = ''): void {
+  private writeRaw(
+    socket: Duplex,
+    status: RejectStatus,
+    reason: string,
+    sourceIp: string,
+    method = '',
+  ): void {
     const meta: CallMeta = {
       decisionId: randomUUID(),
       protocol: 'http',
@@ -357,7 +424,10 @@ export class HttpAdapter implements Component {
       connectionName: null,
     };
     const decision = this.pipeline.reject(meta, reason);
-    const body = JSON.stringify({ error: { code: 'bad_request', message: reason }, decision_id: meta.decisionId });
+    const body = JSON.stringify({
+      error: { code: 'bad_request', message: reason },
+      decision_id: meta.decisionId,
+    });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
         `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
@@ -408,7 +478,12 @@ export function statusFor(code: DecisionErrorCode | null): RejectStatus {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, decisionId: string, payload: JsonObject): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  decisionId: string,
+  payload: JsonObject,
+): void {
   const body = JSON.stringify({ ...payload, decision_id: decisionId });
   res.writeHead(status, {
     'content-type': 'application/json',

@@ -51,7 +51,11 @@ describe('request target canonicalization', () => {
     ['a fragment is rejected', '/crm/a#b', /fragment/],
     ['a relative target is rejected', 'crm/a', /absolute path/],
     ['a query with an encoded NUL is rejected', '/crm/a?x=%00', /control character/],
-    ['a query with a malformed escape is rejected', '/crm/a?x=%E0%A4%A', /malformed percent-encoding/],
+    [
+      'a query with a malformed escape is rejected',
+      '/crm/a?x=%E0%A4%A',
+      /malformed percent-encoding/,
+    ],
     ['a query with a raw space is rejected', '/crm/a?x=a b', /space/],
   ];
   for (const [what, target, reason] of rejected) {

@@ -80,7 +80,8 @@ export function canonicalizeTarget(target: string): CanonicalTarget | TargetReje
     // Servlet containers strip ";params" before resolving dot segments ("..;/" tricks).
     const base = seg.split(';')[0];
     if (base === '.' || base === '..') return reject('path contains a "." or ".." segment');
-    if (seg === '' && i < segments.length - 1) return reject('path contains an empty segment ("//")');
+    if (seg === '' && i < segments.length - 1)
+      return reject('path contains an empty segment ("//")');
   }
   const connection = segments[1] ?? '';
   const path = '/' + segments.slice(2).join('/');
@@ -110,7 +111,8 @@ function parseQuery(raw: string): Record<string, string[]> | string {
     } catch {
       return 'query has a malformed percent-encoding';
     }
-    if (/[\u0000-\u001f\u007f]/.test(name + value)) return 'query contains an encoded control character';
+    if (/[\u0000-\u001f\u007f]/.test(name + value))
+      return 'query contains an encoded control character';
     (query[name] ??= []).push(value);
   }
   return { ...query };

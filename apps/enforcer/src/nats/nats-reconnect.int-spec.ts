@@ -30,7 +30,11 @@ class RestartableNats {
     return `nats://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    this.child = spawn(toolPath('nats-server'), ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], { stdio: 'ignore' });
+    this.child = spawn(
+      toolPath('nats-server'),
+      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
+      { stdio: 'ignore' },
+    );
     await waitFor(
       () =>
         new Promise<boolean>((resolve) => {
@@ -71,7 +75,10 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
     await upstream.start();
     token = await issuer.mint({ sub: 'fn-outage' });
     const nc = await connectNats({ servers: nats.url });
-    await activate(nc, await uploadVersion(nc, 'outage', 1, compileRego({ 'policy.rego': policy(true) })));
+    await activate(
+      nc,
+      await uploadVersion(nc, 'outage', 1, compileRego({ 'policy.rego': policy(true) })),
+    );
     v2 = await uploadVersion(nc, 'outage', 2, compileRego({ 'policy.rego': policy(false) }));
     await nc.close();
     enforcer = createEnforcer(
@@ -108,13 +115,19 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
     if (nats) rmSync(nats.storeDir, { recursive: true, force: true });
   });
 
-  const get = () => fetch(`http://127.0.0.1:${enforcer.proxyPort}/crm/x`, { headers: { authorization: `Bearer ${token}` } });
+  const get = () =>
+    fetch(`http://127.0.0.1:${enforcer.proxyPort}/crm/x`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
 
   it('keeps enforcing during the outage, then delivers the queued events and follows new activations', async () => {
     await nats.stop();
     await waitFor(() => !enforcer.nats.isConnected(), 10_000, 'disconnect noticed');
     const during = await Promise.all([get(), get(), get()]);
-    assert.deepEqual(during.map((r) => r.status), [200, 200, 200]);
+    assert.deepEqual(
+      during.map((r) => r.status),
+      [200, 200, 200],
+    );
     const ids = during.map((r) => r.headers.get('x-portcullis-decision-id'));
     assert.equal((await fetch(`http://127.0.0.1:${enforcer.adminPort}/readyz`)).status, 503);
 
@@ -123,16 +136,22 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
     const nc = await connectNats({ servers: nats.url });
     try {
       await activate(nc, v2);
-      await waitFor(() => enforcer.watcher.current()?.version === 2, 20_000, 'version 2 after the outage');
+      await waitFor(
+        () => enforcer.watcher.current()?.version === 2,
+        20_000,
+        'version 2 after the outage',
+      );
       assert.equal((await get()).status, 403);
       const js = jetstream(nc);
       const seen = new Set<string>();
       await waitFor(
         async () => {
-          const consumer = await js.consumers.get(NATS_NAMES.decisionStream, { filter_subjects: decisionSubject('itest-outage') });
+          const consumer = await js.consumers.get(NATS_NAMES.decisionStream, {
+            filter_subjects: decisionSubject('itest-outage'),
+          });
           const batch = await consumer.fetch({ max_messages: 100, expires: 1000 });
           for await (const m of batch) {
-            seen.add((m.json<{ decision_id: string }>()).decision_id);
+            seen.add(m.json<{ decision_id: string }>().decision_id);
             if (m.info.pending === 0) break;
           }
           return ids.every((id) => id !== null && seen.has(id));

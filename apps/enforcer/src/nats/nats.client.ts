@@ -1,6 +1,12 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { errorMessage, redactUrl, type Component, type Health, type Logger } from '@portcullis/platform';
+import {
+  errorMessage,
+  redactUrl,
+  type Component,
+  type Health,
+  type Logger,
+} from '@portcullis/platform';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 
 /**
@@ -44,7 +50,10 @@ export class NatsClient implements Component {
   health(): Health {
     if (this.stopped) return { state: 'stopped' };
     if (this.connected) return { state: 'ok', detail: `connected to ${redactUrl(this.url)}` };
-    return { state: 'degraded', detail: `not connected to ${redactUrl(this.url)}${this.lastError ? `: ${this.lastError}` : ''}` };
+    return {
+      state: 'degraded',
+      detail: `not connected to ${redactUrl(this.url)}${this.lastError ? `: ${this.lastError}` : ''}`,
+    };
   }
 
   isConnected(): boolean {
@@ -82,7 +91,11 @@ export class NatsClient implements Component {
         this.logger.warn('nats connection closed; reconnecting', { error: this.lastError });
       } catch (err) {
         this.lastError = errorMessage(err);
-        if (delay === 250) this.logger.warn('nats unreachable; retrying', { url: redactUrl(this.url), error: this.lastError });
+        if (delay === 250)
+          this.logger.warn('nats unreachable; retrying', {
+            url: redactUrl(this.url),
+            error: this.lastError,
+          });
       }
       await new Promise((r) => setTimeout(r, delay).unref());
       delay = Math.min(delay * 2, 5000);

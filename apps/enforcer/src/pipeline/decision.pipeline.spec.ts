@@ -4,7 +4,12 @@ import { parseDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
 import { Logger } from '@portcullis/platform';
 import { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import { DecisionPipeline } from './decision.pipeline';
-import type { ActivePolicy, EvaluablePolicy, PipelineRequest, PolicySource } from './decision.types';
+import type {
+  ActivePolicy,
+  EvaluablePolicy,
+  PipelineRequest,
+  PolicySource,
+} from './decision.types';
 
 const quiet = new Logger('test', 'error', () => undefined);
 
@@ -14,7 +19,13 @@ function setup(opts: { policy?: EvaluablePolicy | null; failMode?: 'closed' | 'o
   let active: ActivePolicy | null =
     opts.policy === null
       ? null
-      : { bundle: 'default', version: 3, digest: 'a'.repeat(64), activatedAt: new Date().toISOString(), policy: opts.policy ?? { evaluate: () => ({ allow: true }) } };
+      : {
+          bundle: 'default',
+          version: 3,
+          digest: 'a'.repeat(64),
+          activatedAt: new Date().toISOString(),
+          policy: opts.policy ?? { evaluate: () => ({ allow: true }) },
+        };
   const source: PolicySource & { set(p: ActivePolicy | null): void } = {
     bundleName: 'default',
     current: () => active,
@@ -43,9 +54,21 @@ function call(over: Partial<PipelineRequest> = {}): PipelineRequest {
     connection: { name: 'crm', type: 'http', labels: { team: 'sales' } },
     identity: {
       ok: true,
-      identity: { subject: 'fn-billing', issuer: 'http://iss', audience: ['portcullis-enforcer'], claims: { sub: 'fn-billing', team: 'billing' }, expiresAt: new Date() },
+      identity: {
+        subject: 'fn-billing',
+        issuer: 'http://iss',
+        audience: ['portcullis-enforcer'],
+        claims: { sub: 'fn-billing', team: 'billing' },
+        expiresAt: new Date(),
+      },
     },
-    request: { method: 'GET', path: '/customers', query: {}, headers: { accept: '*/*' }, body: null },
+    request: {
+      method: 'GET',
+      path: '/customers',
+      query: {},
+      headers: { accept: '*/*' },
+      body: null,
+    },
     ...over,
   };
 }
@@ -58,12 +81,25 @@ async function counter(metrics: EnforcerMetrics, outcome: string, code: string):
 describe('decision pipeline', () => {
   it('the policy sees identity, connection, request and context exactly as the contract says', () => {
     let seen: unknown;
-    const { pipeline } = setup({ policy: { evaluate: (input) => ((seen = input), { allow: true }) } });
+    const { pipeline } = setup({
+      policy: { evaluate: (input) => ((seen = input), { allow: true }) },
+    });
     pipeline.decide(call());
     assert.deepEqual(seen, {
-      identity: { subject: 'fn-billing', issuer: 'http://iss', audience: ['portcullis-enforcer'], claims: { sub: 'fn-billing', team: 'billing' } },
+      identity: {
+        subject: 'fn-billing',
+        issuer: 'http://iss',
+        audience: ['portcullis-enforcer'],
+        claims: { sub: 'fn-billing', team: 'billing' },
+      },
       connection: { name: 'crm', type: 'http', labels: { team: 'sales' } },
-      request: { method: 'GET', path: '/customers', query: {}, headers: { accept: '*/*' }, body: null },
+      request: {
+        method: 'GET',
+        path: '/customers',
+        query: {},
+        headers: { accept: '*/*' },
+        body: null,
+      },
       context: {
         time: '2026-01-05T10:00:00.000Z',
         time_ns: Date.parse('2026-01-05T10:00:00.000Z') * 1e6,
@@ -94,7 +130,9 @@ describe('decision pipeline', () => {
   });
 
   it('a deny carries the policy reasons and is not forwarded', () => {
-    const { pipeline } = setup({ policy: { evaluate: () => ({ allow: false, reasons: ['not in business hours'] }) } });
+    const { pipeline } = setup({
+      policy: { evaluate: () => ({ allow: false, reasons: ['not in business hours'] }) },
+    });
     const d = pipeline.decide(call());
     assert.equal(d.forward, false);
     assert.equal(d.outcome, 'deny');
@@ -104,15 +142,22 @@ describe('decision pipeline', () => {
 
   it('an authentication failure is a recorded deny that never reaches the policy', async () => {
     let evaluated = false;
-    const { pipeline, events, metrics } = setup({ policy: { evaluate: () => ((evaluated = true), { allow: true }) } });
-    const d = pipeline.decide(call({ identity: { ok: false, code: 'token_expired', message: 'token has expired' } }));
+    const { pipeline, events, metrics } = setup({
+      policy: { evaluate: () => ((evaluated = true), { allow: true }) },
+    });
+    const d = pipeline.decide(
+      call({ identity: { ok: false, code: 'token_expired', message: 'token has expired' } }),
+    );
     assert.equal(evaluated, false);
     assert.equal(d.outcome, 'deny');
     assert.equal(d.code, 'unauthenticated');
     pipeline.complete(d, { status: 401 });
     assert.equal(events[0].input, null);
     assert.equal(events[0].subject, null);
-    assert.deepEqual(events[0].error, { code: 'unauthenticated', message: 'token_expired: token has expired' });
+    assert.deepEqual(events[0].error, {
+      code: 'unauthenticated',
+      message: 'token_expired: token has expired',
+    });
     assert.equal(await counter(metrics, 'deny', 'unauthenticated'), 1);
   });
 
@@ -125,10 +170,26 @@ describe('decision pipeline', () => {
 
   const failures: [string, EvaluablePolicy | null, string][] = [
     ['no policy loaded', null, 'no_policy'],
-    ['a policy evaluation that throws', { evaluate: () => { throw new Error('wasm trap'); } }, 'evaluation_failed'],
+    [
+      'a policy evaluation that throws',
+      {
+        evaluate: () => {
+          throw new Error('wasm trap');
+        },
+      },
+      'evaluation_failed',
+    ],
     ['an undefined decision', { evaluate: () => undefined }, 'malformed_decision'],
-    ['a decision whose allow is not a boolean', { evaluate: () => ({ allow: 'yes' }) }, 'malformed_decision'],
-    ['a decision whose reasons are not strings', { evaluate: () => ({ allow: false, reasons: [1] }) }, 'malformed_decision'],
+    [
+      'a decision whose allow is not a boolean',
+      { evaluate: () => ({ allow: 'yes' }) },
+      'malformed_decision',
+    ],
+    [
+      'a decision whose reasons are not strings',
+      { evaluate: () => ({ allow: false, reasons: [1] }) },
+      'malformed_decision',
+    ],
   ];
   for (const [what, policy, code] of failures) {
     it(`${what} fails closed as an error outcome (${code})`, () => {
@@ -155,7 +216,9 @@ describe('decision pipeline', () => {
 
   it('fail-open never lets an authentication failure through', () => {
     const { pipeline } = setup({ policy: null, failMode: 'open' });
-    const d = pipeline.decide(call({ identity: { ok: false, code: 'token_missing', message: 'missing' } }));
+    const d = pipeline.decide(
+      call({ identity: { ok: false, code: 'token_missing', message: 'missing' } }),
+    );
     assert.equal(d.forward, false);
   });
 
@@ -163,7 +226,12 @@ describe('decision pipeline', () => {
     const { pipeline, source } = setup();
     const v3 = source.current()!;
     const d1 = pipeline.decide(call());
-    source.set({ ...v3, version: 4, digest: 'b'.repeat(64), policy: { evaluate: () => ({ allow: false }) } });
+    source.set({
+      ...v3,
+      version: 4,
+      digest: 'b'.repeat(64),
+      policy: { evaluate: () => ({ allow: false }) },
+    });
     const d2 = pipeline.decide(call());
     assert.equal(d1.bundle.version, 3);
     assert.equal(d1.outcome, 'allow');
@@ -174,7 +242,10 @@ describe('decision pipeline', () => {
   it('an allowed call whose upstream failed is recorded as an error with upstream_failed', async () => {
     const { pipeline, events, metrics } = setup();
     const d = pipeline.decide(call());
-    pipeline.complete(d, { status: 502, error: { code: 'upstream_failed', message: 'upstream unreachable (ECONNREFUSED)' } });
+    pipeline.complete(d, {
+      status: 502,
+      error: { code: 'upstream_failed', message: 'upstream unreachable (ECONNREFUSED)' },
+    });
     assert.equal(events[0].outcome, 'error');
     assert.equal(events[0].error?.code, 'upstream_failed');
     assert.equal(await counter(metrics, 'error', 'upstream_failed'), 1);

@@ -30,7 +30,11 @@ export interface DecisionPipelineOptions {
 }
 
 /** Error codes that mean "the policy could not decide"; only these may fail open. */
-const UNDECIDED: ReadonlySet<DecisionErrorCode> = new Set(['no_policy', 'evaluation_failed', 'malformed_decision']);
+const UNDECIDED: ReadonlySet<DecisionErrorCode> = new Set([
+  'no_policy',
+  'evaluation_failed',
+  'malformed_decision',
+]);
 
 /**
  * The protocol-agnostic decision pipeline: identity → input → evaluate → obligations → record.
@@ -53,7 +57,12 @@ export class DecisionPipeline {
     }
     const identity = req.identity.identity;
     if (req.connection === null) {
-      return this.refused(meta, 'unknown_connection', `no connection named "${req.connectionName ?? ''}"`, identity.subject);
+      return this.refused(
+        meta,
+        'unknown_connection',
+        `no connection named "${req.connectionName ?? ''}"`,
+        identity.subject,
+      );
     }
     // One read of the active policy per call: a swap after this line does not affect this call.
     const active = this.opts.policies.current();
@@ -64,7 +73,11 @@ export class DecisionPipeline {
         audience: identity.audience,
         claims: identity.claims,
       },
-      connection: { name: req.connection.name, type: req.connection.type, labels: req.connection.labels },
+      connection: {
+        name: req.connection.name,
+        type: req.connection.type,
+        labels: req.connection.labels,
+      },
       request: req.request,
       context: {
         time: new Date(req.receivedAt).toISOString(),
@@ -75,7 +88,16 @@ export class DecisionPipeline {
       },
     };
     if (active === null) {
-      return this.undecided(meta, 'no_policy', 'no policy is loaded yet', 'no bundle version has been loaded', null, identity.subject, input, null);
+      return this.undecided(
+        meta,
+        'no_policy',
+        'no policy is loaded yet',
+        'no bundle version has been loaded',
+        null,
+        identity.subject,
+        input,
+        null,
+      );
     }
     const t0 = process.hrtime.bigint();
     let raw: unknown;
@@ -84,13 +106,31 @@ export class DecisionPipeline {
     } catch (err) {
       const evalNs = Number(process.hrtime.bigint() - t0);
       this.opts.metrics.evaluationSeconds.observe(evalNs / 1e9);
-      return this.undecided(meta, 'evaluation_failed', 'policy evaluation failed', errorMessage(err), active, identity.subject, input, evalNs);
+      return this.undecided(
+        meta,
+        'evaluation_failed',
+        'policy evaluation failed',
+        errorMessage(err),
+        active,
+        identity.subject,
+        input,
+        evalNs,
+      );
     }
     const evalNs = Number(process.hrtime.bigint() - t0);
     this.opts.metrics.evaluationSeconds.observe(evalNs / 1e9);
     const check = checkDecisionDocument(raw);
     if (!check.ok) {
-      return this.undecided(meta, 'malformed_decision', 'policy returned a malformed decision', check.message, active, identity.subject, input, evalNs);
+      return this.undecided(
+        meta,
+        'malformed_decision',
+        'policy returned a malformed decision',
+        check.message,
+        active,
+        identity.subject,
+        input,
+        evalNs,
+      );
     }
     const document = check.document as JsonObject;
     // Obligations (mask, approval, …) arrive with later decision schemas; the document rides
@@ -127,7 +167,8 @@ export class DecisionPipeline {
     let result: JsonObject | null = decision.document;
     if (decision.failOpen) result = { ...(result ?? {}), fail_open: true };
     const error =
-      upstreamError ?? (decision.code ? { code: decision.code, message: truncate(decision.detail, 2048) } : null);
+      upstreamError ??
+      (decision.code ? { code: decision.code, message: truncate(decision.detail, 2048) } : null);
     const event: DecisionEvent = {
       schema: DECISION_EVENT_SCHEMA,
       decision_id: decision.meta.decisionId,
@@ -144,7 +185,10 @@ export class DecisionPipeline {
       reasons: decision.reasons,
       error: error ? { code: error.code, message: truncate(error.message, 2048) } : null,
       status: completion.status,
-      request: { method: truncate(decision.meta.summary.method, 32), path: truncate(decision.meta.summary.path, 8192) },
+      request: {
+        method: truncate(decision.meta.summary.method, 32),
+        path: truncate(decision.meta.summary.path, 8192),
+      },
       metrics: { timer_eval_ns: decision.evalNs, timer_total_ns: totalNs },
     };
     this.opts.sink.enqueue(event);
@@ -189,7 +233,11 @@ export class DecisionPipeline {
     if (failOpen) {
       this.opts.logger.warn('failing open', { decision_id: meta.decisionId, code });
     } else if (code !== 'no_policy') {
-      this.opts.logger.error('policy could not decide', { decision_id: meta.decisionId, code, detail: truncate(detail, 512) });
+      this.opts.logger.error('policy could not decide', {
+        decision_id: meta.decisionId,
+        code,
+        detail: truncate(detail, 512),
+      });
     }
     return {
       meta,

@@ -44,7 +44,10 @@ describe('bundle distribution to running and late-starting enforcers (real nats-
   let v2: BundlePointer;
   const enforcers: EnforcerApp[] = [];
 
-  async function startEnforcer(enforcerId: string, over: Partial<EnforcerConfig> = {}): Promise<EnforcerApp> {
+  async function startEnforcer(
+    enforcerId: string,
+    over: Partial<EnforcerConfig> = {},
+  ): Promise<EnforcerApp> {
     const e = createEnforcer(
       {
         enforcerId,
@@ -74,14 +77,18 @@ describe('bundle distribution to running and late-starting enforcers (real nats-
   }
 
   const get = (e: EnforcerApp, path: string) =>
-    fetch(`http://127.0.0.1:${e.proxyPort}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    fetch(`http://127.0.0.1:${e.proxyPort}${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
 
   async function events(enforcerId: string, expected: number): Promise<DecisionEvent[]> {
     const js = jetstream(nc);
     let out: DecisionEvent[] = [];
     await waitFor(
       async () => {
-        const consumer = await js.consumers.get(NATS_NAMES.decisionStream, { filter_subjects: decisionSubject(enforcerId) });
+        const consumer = await js.consumers.get(NATS_NAMES.decisionStream, {
+          filter_subjects: decisionSubject(enforcerId),
+        });
         const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
         out = [];
         for await (const m of batch) {
@@ -119,7 +126,11 @@ describe('bundle distribution to running and late-starting enforcers (real nats-
   it('an enforcer started after activation enforces the active version', async () => {
     await activate(nc, v1);
     const e = await startEnforcer('itest-late');
-    await waitFor(() => e.watcher.current()?.version === 1, 10_000, 'version 1 on the late enforcer');
+    await waitFor(
+      () => e.watcher.current()?.version === 1,
+      10_000,
+      'version 1 on the late enforcer',
+    );
     const res = await get(e, '/crm/customers');
     assert.equal(res.status, 200);
   });
@@ -129,21 +140,36 @@ describe('bundle distribution to running and late-starting enforcers (real nats-
     const t0 = Date.now();
     // Calls already past their decision when v2 activates must complete as v1 decided.
     const inFlight = Array.from({ length: 5 }, () => get(e, '/crm/customers?ms=800'));
-    await waitFor(() => upstream.seen.filter((s) => s.url.includes('ms=800')).length === 5, 5000, 'in-flight calls at the upstream');
+    await waitFor(
+      () => upstream.seen.filter((s) => s.url.includes('ms=800')).length === 5,
+      5000,
+      'in-flight calls at the upstream',
+    );
     const swapStart = Date.now();
     await activate(nc, v2);
-    await waitFor(async () => (await get(e, '/crm/customers')).status === 403, 10_000, 'version 2 enforced');
+    await waitFor(
+      async () => (await get(e, '/crm/customers')).status === 403,
+      10_000,
+      'version 2 enforced',
+    );
     const swapMs = Date.now() - swapStart;
     const results = await Promise.all(inFlight);
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
     assert.ok(Date.now() - t0 >= 800);
     assert.equal(e.watcher.current()?.version, 2);
     const denied = await get(e, '/crm/customers');
     assert.equal(denied.status, 403);
-    assert.deepEqual(((await denied.json()) as { reasons: string[] }).reasons, ['version two denies']);
+    assert.deepEqual(((await denied.json()) as { reasons: string[] }).reasons, [
+      'version two denies',
+    ]);
     // Activation → enforcement on the same machine; reported, and bounded generously for CI.
     assert.ok(swapMs < 5000, `swap took ${swapMs} ms`);
-    process.stderr.write(`[enforcer] activation to enforcement: ${swapMs} ms (upper bound, includes polling)\n`);
+    process.stderr.write(
+      `[enforcer] activation to enforcement: ${swapMs} ms (upper bound, includes polling)\n`,
+    );
   });
 
   it('each decision records the bundle version that made it', async () => {
@@ -161,7 +187,11 @@ describe('bundle distribution to running and late-starting enforcers (real nats-
     const wasm = compileRego({ 'policy.rego': allowAll });
     const v3 = await uploadVersion(nc, 'swaptest', 3, wasm);
     await activate(nc, { ...v3, digest: v2.digest });
-    await waitFor(() => e.watcher.status().last_error?.version === 3, 10_000, 'load failure reported');
+    await waitFor(
+      () => e.watcher.status().last_error?.version === 3,
+      10_000,
+      'load failure reported',
+    );
     assert.equal(e.watcher.current()?.version, 2);
     assert.match(e.watcher.status().last_error?.message ?? '', /digest mismatch/);
     assert.equal((await get(e, '/crm/customers')).status, 403);

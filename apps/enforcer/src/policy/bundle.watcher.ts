@@ -91,9 +91,15 @@ export class BundleWatcher implements Component, PolicySource {
 
   health(): Health {
     if (this.stopped) return { state: 'stopped' };
-    const err = this.lastError ? `; last error (version ${this.lastError.version}): ${this.lastError.message}` : '';
-    if (this.active) return { state: 'ok', detail: `${this.active.bundle} version ${this.active.version}${err}` };
-    return { state: this.lastError ? 'failed' : 'starting', detail: `no policy loaded for bundle ${this.opts.bundle}${err}` };
+    const err = this.lastError
+      ? `; last error (version ${this.lastError.version}): ${this.lastError.message}`
+      : '';
+    if (this.active)
+      return { state: 'ok', detail: `${this.active.bundle} version ${this.active.version}${err}` };
+    return {
+      state: this.lastError ? 'failed' : 'starting',
+      detail: `no policy loaded for bundle ${this.opts.bundle}${err}`,
+    };
   }
 
   status(): EnforcerStatus {
@@ -142,14 +148,21 @@ export class BundleWatcher implements Component, PolicySource {
     if (entry.operation !== 'PUT') {
       this.appliedRevision = entry.revision;
       // Deleting the pointer is not a way to disable enforcement: keep the last good policy.
-      this.logger.warn('bundle pointer removed; keeping the active policy', { bundle: this.opts.bundle });
+      this.logger.warn('bundle pointer removed; keeping the active policy', {
+        bundle: this.opts.bundle,
+      });
       return;
     }
     let pointer: BundlePointer | null = null;
     try {
       pointer = parseBundlePointer(entry.json<unknown>());
-      if (pointer.bundle !== this.opts.bundle) throw new Error(`pointer names bundle "${pointer.bundle}"`);
-      if (this.active && this.active.version === pointer.version && this.active.digest === pointer.digest) {
+      if (pointer.bundle !== this.opts.bundle)
+        throw new Error(`pointer names bundle "${pointer.bundle}"`);
+      if (
+        this.active &&
+        this.active.version === pointer.version &&
+        this.active.digest === pointer.digest
+      ) {
         this.appliedRevision = entry.revision;
         return;
       }
@@ -158,7 +171,11 @@ export class BundleWatcher implements Component, PolicySource {
       this.appliedRevision = entry.revision;
       this.lastError = null;
       this.metrics.setActiveBundle(next.bundle, next.version, next.digest);
-      this.logger.info('bundle activated', { bundle: next.bundle, version: next.version, digest: next.digest });
+      this.logger.info('bundle activated', {
+        bundle: next.bundle,
+        version: next.version,
+        digest: next.digest,
+      });
       for (const l of this.swapListeners) l(next);
     } catch (err) {
       const message = errorMessage(err);
@@ -174,9 +191,15 @@ export class BundleWatcher implements Component, PolicySource {
     await this.reportStatus();
   }
 
-  private async fetchAndLoad(pointer: BundlePointer, artifacts: ObjectStore): Promise<ActivePolicy> {
+  private async fetchAndLoad(
+    pointer: BundlePointer,
+    artifacts: ObjectStore,
+  ): Promise<ActivePolicy> {
     const names = bundleArtifactNames(pointer.bundle, pointer.version);
-    const [wasm, data] = await Promise.all([artifacts.getBlob(names.wasm), artifacts.getBlob(names.data)]);
+    const [wasm, data] = await Promise.all([
+      artifacts.getBlob(names.wasm),
+      artifacts.getBlob(names.data),
+    ]);
     if (wasm === null) throw new Error(`artifact ${names.wasm} not found`);
     if (data === null) throw new Error(`artifact ${names.data} not found`);
     if (sha256(wasm) !== pointer.digest) throw new Error(`digest mismatch for ${names.wasm}`);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { TarReader } from './tar.reader';
+import { TarReader } from './bundle-archive.reader';
 
 function header(name: string, size: number, type = '0'): Buffer {
   const h = Buffer.alloc(512);

@@ -91,3 +91,19 @@ export class TarReader {
     return out;
   }
 }
+
+/** Largest unzipped bundle read by {@link readBundleFile}. */
+const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads one file out of an OPA bundle (`bundle.tar.gz` as written by `opa build`), e.g.
+ * `/policy.wasm`. Returns undefined when the archive has no such file; throws on a corrupt one.
+ */
+export function readBundleFile(
+  tarGz: Uint8Array,
+  path: string,
+  maxBytes = DEFAULT_MAX_BUNDLE_BYTES,
+): Uint8Array | undefined {
+  const file = TarReader.readGzip(tarGz, maxBytes).get(path.startsWith('/') ? path : `/${path}`);
+  return file ? new Uint8Array(file) : undefined;
+}
