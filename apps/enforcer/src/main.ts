@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(1);
+      // Exit code 2 (as the control plane): a supervisor must not restart a misconfigured process.
+      process.exit(2);
     }
     throw err;
   }

@@ -40,6 +40,10 @@ export class NatsServerProcess {
       10_000,
       'nats-server',
     );
+    // If the test process dies without running its `after` hooks, take the server with it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     return new NatsServerProcess(`nats://127.0.0.1:${port}`, port, child, storeDir);
   }
 
