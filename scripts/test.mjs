@@ -47,8 +47,10 @@ if (lint) {
 }
 if (!only) {
   process.stderr.write('[test] opa check + opa test rego/ ...\n');
-  run(tools.opa, ['check', '--strict', 'rego']);
-  run(tools.opa, ['test', 'rego', '-v']);
+  // The same capabilities the control plane compiles uploads with: what passes here, uploads.
+  const caps = ['--capabilities', join(ROOT, 'libs', 'policy-runtime', 'capabilities.json')];
+  run(tools.opa, ['check', '--strict', ...caps, 'rego']);
+  run(tools.opa, ['test', ...caps, 'rego', '-v']);
 }
 
 const tiers = {

@@ -13,7 +13,8 @@ _readers := {"crm-reader", "crm-admin"}
 
 _is_crm if lib.connection_is("crm")
 
-_customer_path if lib.path_matches("/customers/*")
+# One customer: exactly one non-empty segment after /customers/ ("/customers/" is not one).
+_customer_path if regex.match(`^/customers/[^/]+$`, input.request.path)
 
 # METADATA
 # description: Why this package allows the request (read by the entrypoint).

@@ -41,6 +41,7 @@ test_writes_nobody_allows_fall_to_the_default_deny if {
 test_nested_paths_are_not_customers if {
 	not portcullis.decision.allow with input as _call("GET", "/customers/42/cards", ["crm-reader"])
 	not portcullis.decision.allow with input as _call("DELETE", "/customers", ["crm-admin"])
+	not portcullis.decision.allow with input as _call("DELETE", "/customers/", ["crm-admin"])
 	not portcullis.decision.allow with input as _call("GET", "/customers-export", ["crm-reader"])
 }
 

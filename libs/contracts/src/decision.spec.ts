@@ -41,12 +41,23 @@ describe('decision document check', () => {
     }
   });
 
-  it('reasons must be strings; obligations beyond allow are kept', () => {
+  it('reasons must be strings; informational fields beyond allow are kept', () => {
     assert.equal(checkDecisionDocument({ allow: false, reasons: [1] }).ok, false);
-    const r = checkDecisionDocument({ allow: false, reasons: ['no'], mask: { fields: [] } });
+    const r = checkDecisionDocument({ allow: false, reasons: ['no'], policy_owner: 'team-a' });
     assert.ok(r.ok);
     assert.deepEqual(r.document.reasons, ['no']);
-    assert.deepEqual(r.document.mask, { fields: [] });
+    assert.equal(r.document.policy_owner, 'team-a');
+  });
+
+  it('an obligation the enforcer cannot honor fails closed instead of being ignored', () => {
+    const doc = { allow: true, mask: { fields: ['$.card_number'] } };
+    const unsupported = checkDecisionDocument(doc);
+    assert.equal(unsupported.ok, false);
+    assert.match(unsupported.ok ? '' : unsupported.message, /"mask"/);
+    const supported = checkDecisionDocument(doc, new Set(['mask'] as const));
+    assert.ok(supported.ok);
+    assert.deepEqual(supported.document.mask, { fields: ['$.card_number'] });
+    assert.equal(checkDecisionDocument({ allow: true, approval: null }).ok, true);
   });
 
   it('missing reasons default to an empty list', () => {

@@ -36,11 +36,23 @@ export interface DecisionDocument {
   [obligation: string]: unknown;
 }
 
+/**
+ * Obligation fields of the decision document that later schema versions define. An enforcer
+ * that receives one it does not implement must not act as if it were absent (forwarding data
+ * the policy said to mask, say), so {@link checkDecisionDocument} fails closed on them. Other
+ * unknown fields are informational and kept.
+ */
+export const DECISION_OBLIGATIONS = ['mask', 'record', 'approval'] as const;
+export type DecisionObligation = (typeof DECISION_OBLIGATIONS)[number];
+
 /** Result of checking what the policy returned; a malformed document is an error outcome. */
 export type DecisionDocumentCheck =
   { ok: true; document: DecisionDocument } | { ok: false; message: string };
 
-export function checkDecisionDocument(value: unknown): DecisionDocumentCheck {
+export function checkDecisionDocument(
+  value: unknown,
+  supportedObligations: ReadonlySet<DecisionObligation> = new Set(),
+): DecisionDocumentCheck {
   if (value === undefined) {
     return { ok: false, message: 'policy produced no decision (portcullis.decision is undefined)' };
   }
@@ -55,6 +67,15 @@ export function checkDecisionDocument(value: unknown): DecisionDocumentCheck {
       return { ok: false, message: 'decision.reasons must be an array of strings' };
     }
     reasons = raw;
+  }
+  for (const obligation of DECISION_OBLIGATIONS) {
+    const v = value[obligation];
+    if (v !== undefined && v !== null && v !== false && !supportedObligations.has(obligation)) {
+      return {
+        ok: false,
+        message: `decision carries the obligation "${obligation}", which this enforcer cannot honor`,
+      };
+    }
   }
   return { ok: true, document: { ...value, allow: value.allow, reasons } };
 }

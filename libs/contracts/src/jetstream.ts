@@ -28,10 +28,12 @@ export interface JetStreamTopology {
 }
 
 /**
- * Who calls {@link ensureJetStreamTopology}: the control plane `owns` the resources and brings
- * their configuration up to date; an enforcer is a `client` that only creates what is missing
- * (so it can start before any control plane) and never rewrites what exists, so one enforcer
- * with a stale replica setting cannot reconfigure a cluster's streams.
+ * Who calls {@link ensureJetStreamTopology}. Either role creates what is missing, with the
+ * options given (so an enforcer can start before any control plane). Only the `owner` (the
+ * control plane) brings the decision stream's retention and replicas up to date; a `client`
+ * (an enforcer) never rewrites what exists, so one enforcer with a stale setting cannot
+ * reconfigure a cluster. KV buckets and the object store keep the configuration they were
+ * created with: change their replicas with the NATS CLI (`nats stream edit KV_…`).
  */
 export type TopologyRole = 'owner' | 'client';
 

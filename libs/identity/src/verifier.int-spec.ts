@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, createPublicKey } from 'node:crypto';
-import { generateKeyPair, SignJWT } from 'jose';
+import { createHmac, createPublicKey, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { TokenIssuer, freePort } from '@portcullis/testing';
 import { AuthenticationError, TokenVerifier } from '@portcullis/identity';
 
@@ -129,6 +130,143 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
   });
 });
 
+/**
+ * A hand-rolled issuer whose tokens the tests shape freely (headers, claim types) and whose JWKS
+ * endpoint counts its hits, so refetch storms are visible.
+ */
+describe('TokenVerifier against adversarial tokens (own JWKS endpoint)', () => {
+  const ISS = 'https://issuer.test';
+  let server: Server;
+  let jwksUrl: string;
+  let discoveryUrl: string;
+  let jwksHits = 0;
+  let discoveryHits = 0;
+  let key: CryptoKey;
+  let jwk: JWK;
+  let verifier: TokenVerifier;
+  const now = () => Math.floor(Date.now() / 1000);
+
+  function sign(claims: Record<string, unknown>, header: Record<string, unknown> = {}) {
+    return new SignJWT({ iss: ISS, aud: AUDIENCE, sub: 'fn-a', exp: now() + 300, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, ...header })
+      .sign(key);
+  }
+
+  before(async () => {
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    key = pair.privateKey;
+    jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    server = createServer((req, res) => {
+      if (req.url === '/jwks') {
+        jwksHits++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ keys: [jwk] }));
+        return;
+      }
+      discoveryHits++;
+      res.writeHead(503).end();
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${port}/jwks`;
+    discoveryUrl = `http://127.0.0.1:${port}`;
+    verifier = new TokenVerifier({ issuer: ISS, audience: AUDIENCE, jwksUrl });
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('a well-formed token from the hand-rolled issuer is accepted (the harness works)', async () => {
+    assert.equal((await verifier.verify(await sign({}))).subject, 'fn-a');
+  });
+
+  it('a token whose sub is not a string is rejected as claim_missing', async () => {
+    await rejectsWith(verifier.verify(await sign({ sub: 42 })), 'claim_missing');
+    await rejectsWith(verifier.verify(await sign({ sub: { id: 'admin' } })), 'claim_missing');
+    await rejectsWith(verifier.verify(await sign({ sub: '' })), 'claim_missing');
+  });
+
+  it('a token issued (iat) in the future beyond the clock tolerance is rejected', async () => {
+    await rejectsWith(verifier.verify(await sign({ iat: now() + 3600 })), 'token_not_yet_valid');
+    assert.ok(await verifier.verify(await sign({ iat: now() + 5 })), 'small skew must pass');
+  });
+
+  it('a token whose nbf is in the future is rejected as token_not_yet_valid', async () => {
+    await rejectsWith(verifier.verify(await sign({ nbf: now() + 3600 })), 'token_not_yet_valid');
+  });
+
+  it('a token without exp is rejected as claim_missing', async () => {
+    await rejectsWith(verifier.verify(await sign({ exp: undefined })), 'claim_missing');
+  });
+
+  it('an aud array holding this audience among others is accepted', async () => {
+    const id = await verifier.verify(await sign({ aud: ['other', AUDIENCE, 'third'] }));
+    assert.deepEqual(id.audience, ['other', AUDIENCE, 'third']);
+  });
+
+  it('keys embedded in the token header (jwk, jku, x5u) are ignored: only the JWKS counts', async () => {
+    const attacker = await generateKeyPair('RS256', { extractable: true });
+    const attackerJwk = await exportJWK(attacker.publicKey);
+    const forged = await new SignJWT({ iss: ISS, aud: AUDIENCE, sub: 'admin', exp: now() + 300 })
+      .setProtectedHeader({
+        alg: 'RS256',
+        kid: jwk.kid,
+        jwk: attackerJwk,
+        jku: 'http://127.0.0.1:1/evil-jwks',
+        x5u: 'http://127.0.0.1:1/evil.pem',
+      })
+      .sign(attacker.privateKey);
+    await rejectsWith(verifier.verify(forged), 'signature_invalid');
+  });
+
+  it('a token with a crit header the verifier does not understand is rejected', async () => {
+    // jose's SignJWT refuses unknown crit itself, so sign the bytes directly.
+    const head = b64url({ alg: 'RS256', kid: jwk.kid, crit: ['urn:x'], 'urn:x': 1 });
+    const body = b64url({ iss: ISS, aud: AUDIENCE, sub: 'fn-a', exp: now() + 300 });
+    const sig = Buffer.from(
+      await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, Buffer.from(`${head}.${body}`)),
+    ).toString('base64url');
+    await rejectsWith(verifier.verify(`${head}.${body}.${sig}`), 'token_malformed');
+  });
+
+  it('a flood of tokens with random kids refetches the JWKS at most once per cooldown', async () => {
+    const fresh = new TokenVerifier({ issuer: ISS, audience: AUDIENCE, jwksUrl });
+    await fresh.verify(await sign({}));
+    const before = jwksHits;
+    const tokens = await Promise.all(
+      Array.from({ length: 50 }, () => sign({}, { kid: randomUUID() })),
+    );
+    for (const batch of [tokens.slice(0, 25), tokens.slice(25)]) {
+      const results = await Promise.allSettled(batch.map((t) => fresh.verify(t)));
+      assert.ok(results.every((r) => r.status === 'rejected'));
+    }
+    assert.ok(
+      jwksHits - before <= 1,
+      `JWKS fetched ${jwksHits - before} times for 50 unknown kids`,
+    );
+  });
+
+  it('a failing OIDC discovery is not retried for every call', async () => {
+    const broken = new TokenVerifier({ issuer: discoveryUrl, audience: AUDIENCE });
+    const before = discoveryHits;
+    for (let i = 0; i < 20; i++)
+      await rejectsWith(broken.verify(await sign({})), 'jwks_unavailable');
+    assert.equal(discoveryHits - before, 1);
+  });
+
+  it('an algorithm name from the token header is echoed only when it looks like one', async () => {
+    const head = b64url({ alg: `RS256${'x'.repeat(200)}`, kid: 'k1' });
+    const body = b64url({ iss: ISS, sub: 'a', aud: AUDIENCE, exp: now() + 60 });
+    await assert.rejects(verifier.verify(`${head}.${body}.c2ln`), (err: Error) => {
+      assert.ok(err instanceof AuthenticationError);
+      assert.equal(err.code, 'algorithm_not_allowed');
+      assert.ok(!err.message.includes('xxxx'), err.message);
+      return true;
+    });
+  });
+});
+
 describe('TokenVerifier configuration', () => {
   it('refuses an HMAC algorithm in the allow-list', () => {
     assert.throws(
@@ -149,6 +287,15 @@ describe('TokenVerifier configuration', () => {
     );
     assert.throws(
       () => TokenVerifier.bearer(['Bearer a', 'Bearer b']),
+      (e: AuthenticationError) => e.code === 'token_malformed',
+    );
+  });
+
+  it('the Bearer scheme is matched case-insensitively and extra spaces are tolerated', () => {
+    assert.equal(TokenVerifier.bearer('bearer abc.def.ghi'), 'abc.def.ghi');
+    assert.equal(TokenVerifier.bearer('BEARER   abc.def.ghi  '), 'abc.def.ghi');
+    assert.throws(
+      () => TokenVerifier.bearer('Bearer abc.def.ghi extra'),
       (e: AuthenticationError) => e.code === 'token_malformed',
     );
   });

@@ -21,6 +21,8 @@ export const DEFAULT_ALGORITHMS = [
   'EdDSA',
 ];
 const FORBIDDEN_ALGORITHMS = new Set(['none', 'HS256', 'HS384', 'HS512']);
+/** How long a failed OIDC discovery is answered from memory before the issuer is asked again. */
+export const DISCOVERY_RETRY_MS = 2000;
 
 export interface TokenVerifierOptions {
   /** Expected `iss`, exactly. */
@@ -62,6 +64,7 @@ export class TokenVerifier {
   private readonly maxLength: number;
   private keys: JWTVerifyGetKey | null = null;
   private keysPromise: Promise<JWTVerifyGetKey> | null = null;
+  private discoveryFailure: { error: AuthenticationError; until: number } | null = null;
 
   constructor(private readonly opts: TokenVerifierOptions) {
     this.algorithms = opts.algorithms ?? DEFAULT_ALGORITHMS;
@@ -114,9 +117,12 @@ export class TokenVerifier {
       throw new AuthenticationError('token_malformed', 'token header is not valid base64url JSON');
     }
     if (typeof alg !== 'string' || !this.algorithms.includes(alg)) {
+      // The header is the caller's: echo it only when it looks like an algorithm name.
+      const shown =
+        typeof alg === 'string' && /^[A-Za-z0-9+-]{1,16}$/.test(alg) ? alg : '(invalid)';
       throw new AuthenticationError(
         'algorithm_not_allowed',
-        `token algorithm ${String(alg)} is not allowed`,
+        `token algorithm ${shown} is not allowed`,
       );
     }
     const keys = await this.keySet();
@@ -132,8 +138,24 @@ export class TokenVerifier {
     } catch (err) {
       throw mapJoseError(err);
     }
+    // jose checks that `sub` is present, not what it is; the policy and the decision log treat
+    // it as the caller's name, so anything but a non-empty string is refused.
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      throw new AuthenticationError(
+        'claim_missing',
+        'token claim "sub" must be a non-empty string',
+      );
+    }
+    // jose checks `iat` only against a maxTokenAge; a token issued in the future means a skewed
+    // or compromised issuer, and would outlive the lifetime the issuer meant to grant.
+    if (
+      payload.iat !== undefined &&
+      payload.iat > Math.floor(Date.now() / 1000) + this.clockTolerance
+    ) {
+      throw new AuthenticationError('token_not_yet_valid', 'token iat is in the future');
+    }
     return {
-      subject: payload.sub!,
+      subject: payload.sub,
       issuer: payload.iss!,
       audience: Array.isArray(payload.aud) ? payload.aud : payload.aud ? [payload.aud] : [],
       claims: { ...payload },
@@ -141,11 +163,24 @@ export class TokenVerifier {
     };
   }
 
-  /** Resolves the JWKS once (discovery if needed); a failed discovery is retried on the next call. */
+  /**
+   * Resolves the JWKS once (discovery if needed). A failed discovery is remembered for
+   * {@link DISCOVERY_RETRY_MS}, so a burst of calls while the issuer is down costs the issuer one
+   * request, not one per call.
+   */
   private async keySet(): Promise<JWTVerifyGetKey> {
     if (this.keys) return this.keys;
-    this.keysPromise ??= this.resolveKeySet().finally(() => (this.keysPromise = null));
+    if (this.discoveryFailure && Date.now() < this.discoveryFailure.until)
+      throw this.discoveryFailure.error;
+    this.keysPromise ??= this.resolveKeySet()
+      .catch((err: unknown) => {
+        if (err instanceof AuthenticationError)
+          this.discoveryFailure = { error: err, until: Date.now() + DISCOVERY_RETRY_MS };
+        throw err;
+      })
+      .finally(() => (this.keysPromise = null));
     this.keys = await this.keysPromise;
+    this.discoveryFailure = null;
     return this.keys;
   }
 
