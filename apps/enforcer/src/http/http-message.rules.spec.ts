@@ -4,6 +4,7 @@ import {
   checkRequestHead,
   policyHeaders,
   responseHeaders,
+  summaryPath,
   upstreamHeaders,
   type RequestHead,
 } from './http-message.rules';
@@ -105,6 +106,19 @@ describe('ambiguous HTTP is rejected', () => {
       /userinfo/,
     ],
     ['an asterisk-form target', head({ method: 'OPTIONS', url: '*' }), 400, /origin-form/],
+    ['an HTTP/1.1 request without Host', head({ headers: [] }), 400, /without a Host/],
+    [
+      'a "chunked, identity" Transfer-Encoding',
+      head({
+        method: 'POST',
+        headers: [
+          ['Host', 'a'],
+          ['Transfer-Encoding', 'chunked, identity'],
+        ],
+      }),
+      400,
+      /chunked/,
+    ],
     ['the TRACE method', head({ method: 'TRACE' }), 405, /TRACE/],
     ['an unknown method', head({ method: 'PROPFIND' }), 405, /PROPFIND/],
   ];
@@ -173,9 +187,72 @@ describe('header handling', () => {
       host: 'enforcer:8800',
       accept: 'application/json',
       'x-tag': 'a, b',
-      'x-forwarded-for': '10.0.0.1',
       'content-length': '999',
     });
+  });
+
+  it('caller-chosen header names like __proto__ and constructor neither throw nor reach Object.prototype', () => {
+    const evil = [
+      'Host',
+      'a',
+      '__proto__',
+      'x',
+      'constructor',
+      'y',
+      'toString',
+      'z',
+      '__proto__',
+      'w',
+    ];
+    const p = policyHeaders(evil);
+    assert.equal(Object.getPrototypeOf(p), Object.prototype);
+    assert.equal(p.constructor, 'y');
+    assert.equal(Object.getOwnPropertyDescriptor(p, '__proto__')?.value, 'x, w');
+    const u = upstreamHeaders(evil, {
+      upstreamHost: 'up',
+      sourceIp: '::1',
+      decisionId: 'd',
+      bodyLength: null,
+    });
+    assert.equal(u.constructor, 'y');
+    assert.equal(u.tostring, 'z');
+    assert.deepEqual(Object.getOwnPropertyDescriptor(u, '__proto__')?.value, ['x', 'w']);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+  });
+
+  it('forwarding headers the caller sent are replaced, never appended to, and hidden from the policy', () => {
+    const spoof = [
+      'Host',
+      'a',
+      'X-Forwarded-For',
+      '10.9.9.9',
+      'X-Forwarded-Host',
+      'admin.internal',
+      'X-Forwarded-Proto',
+      'https',
+      'Forwarded',
+      'for=10.9.9.9',
+      'X-Real-IP',
+      '10.9.9.9',
+      'X-HTTP-Method-Override',
+      'DELETE',
+    ];
+    const u = upstreamHeaders(spoof, {
+      upstreamHost: 'up',
+      sourceIp: '127.0.0.1',
+      decisionId: 'd',
+      bodyLength: null,
+    });
+    assert.equal(u['x-forwarded-for'], '127.0.0.1');
+    assert.equal(u['x-forwarded-proto'], 'http');
+    for (const name of ['x-forwarded-host', 'forwarded', 'x-real-ip', 'x-http-method-override'])
+      assert.equal(u[name], undefined, `${name} was forwarded`);
+    assert.deepEqual(policyHeaders(spoof), { host: 'a' });
+  });
+
+  it('a refused call records its path without the query, which may carry a credential', () => {
+    assert.equal(summaryPath('/crm/x%2F?access_token=eyJabc'), '/crm/x%2F');
+    assert.equal(summaryPath('http://h/crm/x?api_key=1#f'), 'http://h/crm/x');
   });
 
   it('the upstream receives no caller credentials and no hop-by-hop headers', () => {
@@ -202,7 +279,7 @@ describe('header handling', () => {
     }
     assert.equal(h.host, 'up:8901');
     assert.equal(h['content-length'], '3');
-    assert.equal(h['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
+    assert.equal(h['x-forwarded-for'], '127.0.0.1');
     assert.equal(h['x-forwarded-proto'], 'http');
     assert.equal(h['x-portcullis-decision-id'], 'd-1');
     assert.deepEqual(h['x-tag'], ['a', 'b']);

@@ -25,6 +25,26 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'proxy-authorization',
 ]);
 
+/**
+ * Forwarding metadata a caller could forge. The enforcer is the first hop the upstream trusts, so
+ * it drops whatever the caller sent and writes its own X-Forwarded-For/-Proto: appending to a
+ * caller-supplied chain would let the caller choose the "client address" the upstream reads.
+ */
+const FORWARDING: ReadonlySet<string> = new Set([
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'x-cluster-client-ip',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+]);
+
 /** The parts of a parsed request the ambiguity rules look at (node's IncomingMessage fits). */
 export interface RequestHead {
   method?: string;
@@ -50,6 +70,9 @@ export function checkRequestHead(head: RequestHead): HeadCheck {
   const host = headerValues(head.rawHeaders, 'host');
   if ((counts.get('host') ?? 0) > 1)
     return { ok: false, status: 400, reason: 'more than one Host header' };
+  // Checked here rather than by node (requireHostHeader), so the refusal is a recorded decision.
+  if (head.httpVersion !== '1.0' && host.length === 0)
+    return { ok: false, status: 400, reason: 'HTTP/1.1 request without a Host header' };
   if ((counts.get('content-length') ?? 0) > 1)
     return { ok: false, status: 400, reason: 'more than one Content-Length header' };
   const te = headerValues(head.rawHeaders, 'transfer-encoding');
@@ -124,23 +147,38 @@ function dropped(name: string, named: Set<string>): boolean {
     HOP_BY_HOP.has(name) ||
     named.has(name) ||
     name.startsWith('proxy-') ||
+    name.startsWith('x-portcullis-') ||
+    name.startsWith('x-forwarded-') ||
+    FORWARDING.has(name) ||
     CREDENTIAL_HEADERS.has(name)
   );
 }
 
 /**
- * Headers the policy sees: lower-cased, without hop-by-hop headers, credentials or the
- * enforcer's own `x-portcullis-*` namespace; repeated headers joined with ", ".
+ * What a refused call's decision event records as its path: the target without its query, which
+ * may carry credentials (`?access_token=…`) that no scrubber sees in an unparsed string.
+ */
+export function summaryPath(target: string): string {
+  const q = target.search(/[?#]/);
+  return (q === -1 ? target : target.slice(0, q)).slice(0, 8192);
+}
+
+/**
+ * Headers the policy sees: lower-cased, without hop-by-hop headers, credentials, forwarding
+ * metadata (the policy has `context.source_ip`) or the enforcer's own `x-portcullis-*` namespace;
+ * repeated headers joined with ", ". Header names are caller-chosen (`__proto__`,
+ * `constructor`), so they are collected in a Map, never as keys of a plain object.
  */
 export function policyHeaders(raw: string[]): Record<string, string> {
   const named = connectionNamed(headerValues(raw, 'connection'));
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (dropped(name, named) || name.startsWith('x-portcullis-')) continue;
-    out[name] = name in out ? `${out[name]}, ${raw[i + 1]}` : raw[i + 1];
+    if (dropped(name, named)) continue;
+    const prev = out.get(name);
+    out.set(name, prev === undefined ? raw[i + 1] : `${prev}, ${raw[i + 1]}`);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 export interface ForwardContext {
@@ -152,30 +190,27 @@ export interface ForwardContext {
 
 /**
  * Headers sent upstream: the caller's, minus hop-by-hop headers, credentials, `x-portcullis-*`,
- * Host and Content-Length (both recomputed), plus X-Forwarded-For/-Proto and the decision id.
- * The upstream receives no caller credentials; it trusts the enforcer instead.
+ * forwarding metadata (`Forwarded`, `X-Forwarded-*`, `X-Real-IP` …), Host and Content-Length
+ * (both recomputed), plus X-Forwarded-For (overwritten with the caller's socket address, never
+ * appended to), X-Forwarded-Proto and the decision id. The upstream receives no caller
+ * credentials; it trusts the enforcer instead.
  */
 export function upstreamHeaders(raw: string[], ctx: ForwardContext): OutgoingHttpHeaders {
   const named = connectionNamed(headerValues(raw, 'connection'));
-  const out: Record<string, string[]> = {};
+  // A Map: header names are caller-chosen and must never reach Object.prototype.
+  const out = new Map<string, string[]>();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (dropped(name, named) || name.startsWith('x-portcullis-')) continue;
+    if (dropped(name, named)) continue;
     // Expect: the body is already buffered and sent whole, so 100-continue has no meaning upstream.
-    if (
-      name === 'host' ||
-      name === 'content-length' ||
-      name === 'x-forwarded-proto' ||
-      name === 'expect'
-    )
-      continue;
-    (out[name] ??= []).push(raw[i + 1]);
+    if (name === 'host' || name === 'content-length' || name === 'expect') continue;
+    const values = out.get(name);
+    if (values) values.push(raw[i + 1]);
+    else out.set(name, [raw[i + 1]]);
   }
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, values] of Object.entries(out))
-    headers[name] = values.length === 1 ? values[0] : values;
-  const xff = out['x-forwarded-for'];
-  headers['x-forwarded-for'] = xff ? `${xff.join(', ')}, ${ctx.sourceIp}` : ctx.sourceIp;
+  const headers: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
+  for (const [name, values] of out) headers[name] = values.length === 1 ? values[0] : values;
+  headers['x-forwarded-for'] = ctx.sourceIp;
   headers['x-forwarded-proto'] = 'http';
   headers.host = ctx.upstreamHost;
   headers['x-portcullis-decision-id'] = ctx.decisionId;

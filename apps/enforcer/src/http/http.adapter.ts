@@ -24,6 +24,7 @@ import {
   headerValues,
   policyHeaders,
   responseHeaders,
+  summaryPath,
   upstreamHeaders,
 } from './http-message.rules';
 import { canonicalizeTarget } from './request-target.canonicalizer';
@@ -51,7 +52,20 @@ interface Upstream {
 }
 
 /** Statuses the adapter may send itself; anything else comes from the upstream. */
-type RejectStatus = 400 | 401 | 403 | 404 | 405 | 408 | 413 | 431 | 500 | 502 | 503 | 504;
+type RejectStatus = 400 | 401 | 403 | 404 | 405 | 408 | 413 | 417 | 431 | 500 | 502 | 503 | 504;
+
+/**
+ * A call node has handed to `handle` and whose decision event is not yet recorded. A parse error
+ * or timeout on its socket (clientError) must not produce a second response or event for it:
+ * the handler records the one event, with the status `onClientError` answered.
+ */
+interface InFlight {
+  res: ServerResponse;
+  /** Set by onClientError when it answered (or gave up on) this call's socket. */
+  clientErrorStatus: RejectStatus | null;
+  /** The call's decision id, once known, so an answer onClientError writes carries it. */
+  decisionId: string | null;
+}
 
 /**
  * The HTTP protocol adapter: a reverse proxy on plain node:http. It turns each request into a
@@ -63,6 +77,7 @@ export class HttpAdapter implements Component {
   readonly name = 'http-proxy';
   private server: Server | null = null;
   private readonly upstreams = new Map<string, Upstream>();
+  private readonly inFlight = new WeakMap<Duplex, Set<InFlight>>();
   private boundPort = 0;
 
   constructor(
@@ -93,11 +108,25 @@ export class HttpAdapter implements Component {
       requestTimeout: this.opts.requestTimeoutMs,
       headersTimeout: Math.min(this.opts.requestTimeoutMs, 10_000),
       connectionsCheckingInterval: Math.min(1000, this.opts.requestTimeoutMs),
-      requireHostHeader: true,
+      // Checked in checkRequestHead instead: node's own 400 would carry no decision id and no event.
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
       insecureHTTPParser: false,
     });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+      this.dispatch(req, res, false),
+    );
+    // Without these listeners node answers 100 Continue before authentication, and 417 by itself
+    // (no decision id, no event). With them, every such call goes through the pipeline, and a
+    // caller is invited to send its body only once it is authenticated and addresses a connection.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+      this.dispatch(req, res, true),
+    );
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      const meta = this.meta(req, summaryPath(req.url ?? ''), null);
+      const decision = this.pipeline.reject(meta, 'only "Expect: 100-continue" is supported');
+      this.refuse(res, decision, 417, true);
+    });
     server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
       this.onClientError(err, socket),
     );
@@ -151,19 +180,53 @@ export class HttpAdapter implements Component {
     };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Runs one call and guarantees it ends: a handler bug must neither crash the process (an
+   * unhandled rejection) nor leave the caller hanging; it becomes a 500 or a destroyed socket.
+   */
+  private dispatch(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    const socket = req.socket;
+    const call: InFlight = { res, clientErrorStatus: null, decisionId: null };
+    let calls = this.inFlight.get(socket);
+    if (!calls) this.inFlight.set(socket, (calls = new Set()));
+    calls.add(call);
+    const settle = () => calls.delete(call);
+    res.once('finish', settle);
+    res.once('close', settle);
+    this.handle(req, res, call, expectsContinue).catch((err: unknown) => {
+      this.logger.error('request handling failed unexpectedly', { error: errorMessage(err) });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const meta = this.meta(req, summaryPath(req.url ?? ''), null);
+      const decision = this.pipeline.reject(meta, 'internal error');
+      sendJson(res.setHeader('connection', 'close'), 500, meta.decisionId, {
+        error: { code: 'internal_error', message: 'internal error' },
+      });
+      this.pipeline.complete(decision, { status: 500 });
+    });
+  }
+
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: InFlight,
+    expectsContinue: boolean,
+  ): Promise<void> {
     const head = checkRequestHead(req);
     if (!head.ok) {
-      const meta = this.meta(req, (req.url ?? '').slice(0, 8192), null);
+      const meta = this.meta(req, summaryPath(req.url ?? ''), null);
       if (head.status === 405) res.setHeader('allow', [...ALLOWED_METHODS].join(', '));
       return this.refuse(res, this.pipeline.reject(meta, head.reason), head.status, true);
     }
     const target = canonicalizeTarget(head.target);
     if (!target.ok) {
-      const meta = this.meta(req, head.target.slice(0, 8192), null);
+      const meta = this.meta(req, summaryPath(head.target), null);
       return this.refuse(res, this.pipeline.reject(meta, target.reason), 400, true);
     }
     const meta = this.meta(req, target.path, target.connection === '' ? null : target.connection);
+    call.decisionId = meta.decisionId;
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.opts.maxBodyBytes) {
       return this.refuse(
@@ -178,6 +241,7 @@ export class HttpAdapter implements Component {
     const upstream = this.upstreams.get(target.connection) ?? null;
     let body: Buffer | null = null;
     if (identity.ok && upstream) {
+      if (expectsContinue) res.writeContinue();
       const read = await this.readBody(req);
       if (read === 'too_large') {
         return this.refuse(
@@ -187,7 +251,17 @@ export class HttpAdapter implements Component {
           true,
         );
       }
-      if (read === 'aborted') return;
+      if (read === 'aborted') {
+        // Still one event per call: 408 when the request timed out, else the caller went away (499).
+        const status = call.clientErrorStatus ?? 499;
+        const reason =
+          status === 408
+            ? 'request body not received in time'
+            : 'caller closed the connection before sending the whole body';
+        this.pipeline.complete(this.pipeline.reject(meta, reason), { status });
+        if (!res.headersSent) res.destroy();
+        return;
+      }
       body = read;
     }
     const request: JsonObject = {
@@ -206,11 +280,14 @@ export class HttpAdapter implements Component {
       request,
     });
     if (!decision.forward || !upstream) {
+      // A body left unread would be drained by node for as long as the caller keeps sending it
+      // (and a timeout then would answer twice): close instead of keeping the connection alive.
+      const unread = body === null && (expectsContinue || hasBodyFraming(req));
       return this.refuse(
         res,
         decision,
         statusFor(decision.code),
-        false,
+        unread,
         identity.ok ? undefined : identity.code,
       );
     }
@@ -382,25 +459,46 @@ export class HttpAdapter implements Component {
     this.pipeline.complete(decision, { status });
   }
 
-  /** Parse errors before a request exists (oversized headers, malformed syntax, timeouts). */
+  /**
+   * Parse errors and timeouts. Before a request exists (oversized headers, malformed syntax) the
+   * answer is the call's one decision. On a socket whose call is already being handled (a timeout
+   * or parse error in its body) the handler records that call; this only answers, if nothing was
+   * sent yet, and closes.
+   */
   private onClientError(err: Error & { code?: string }, socket: Duplex): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
     const status: RejectStatus =
       err.code === 'HPE_HEADER_OVERFLOW'
         ? 431
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? 408
           : 400;
-    const reason =
-      status === 431
-        ? `request headers larger than ${this.opts.maxHeaderBytes} bytes`
-        : status === 408
-          ? 'request not received in time'
-          : 'malformed HTTP request';
-    this.writeRaw(socket, status, reason, (socket as Socket).remoteAddress ?? '');
+    const calls = this.inFlight.get(socket);
+    if (calls && calls.size > 0) {
+      // The caller hanging up mid-body is not a malformed request: the handler records 499.
+      if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE') {
+        socket.destroy();
+        return;
+      }
+      for (const call of calls) call.clientErrorStatus ??= status;
+      const pending = [...calls];
+      const answered = pending.some((c) => c.res.headersSent);
+      if (!answered && socket.writable) {
+        const reason = clientErrorReason(status, this.opts);
+        socket.end(rawResponse(status, 'bad_request', reason, pending[0].decisionId));
+      }
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    this.writeRaw(
+      socket,
+      status,
+      clientErrorReason(status, this.opts),
+      (socket as Socket).remoteAddress ?? '',
+    );
   }
 
   private refuseRaw(req: IncomingMessage, socket: Duplex, status: 400 | 405, reason: string): void {
@@ -424,17 +522,43 @@ export class HttpAdapter implements Component {
       connectionName: null,
     };
     const decision = this.pipeline.reject(meta, reason);
-    const body = JSON.stringify({
-      error: { code: 'bad_request', message: reason },
-      decision_id: meta.decisionId,
-    });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
-        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-        `x-portcullis-decision-id: ${meta.decisionId}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    socket.end(rawResponse(status, 'bad_request', reason, meta.decisionId));
     this.pipeline.complete(decision, { status });
   }
+}
+
+function clientErrorReason(status: RejectStatus, opts: HttpAdapterOptions): string {
+  if (status === 431) return `request headers larger than ${opts.maxHeaderBytes} bytes`;
+  if (status === 408) return 'request not received in time';
+  return 'malformed HTTP request';
+}
+
+/**
+ * A complete JSON error response as bytes, for sockets node's ServerResponse no longer serves.
+ * `decisionId` is null when the call it answers records its own event (and id) elsewhere.
+ */
+function rawResponse(
+  status: RejectStatus,
+  code: string,
+  reason: string,
+  decisionId: string | null,
+): string {
+  const body = JSON.stringify({
+    error: { code, message: reason },
+    ...(decisionId ? { decision_id: decisionId } : {}),
+  });
+  return (
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    (decisionId ? `x-portcullis-decision-id: ${decisionId}\r\n` : '') +
+    `connection: close\r\n\r\n${body}`
+  );
+}
+
+/** Whether the request announces a body (whose bytes node would otherwise drain after the response). */
+function hasBodyFraming(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
 }
 
 class UpstreamTimeout extends Error {
@@ -451,6 +575,7 @@ const STATUS_TEXT: Record<RejectStatus, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

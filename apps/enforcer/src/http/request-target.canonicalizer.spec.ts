@@ -13,7 +13,14 @@ describe('request target canonicalization', () => {
     ['other escapes are kept and upper-cased', '/crm/a%20b%3fc', 'crm', '/a%20b%3Fc'],
     ['UTF-8 escapes are kept', '/crm/%c3%a9', 'crm', '/%C3%A9'],
     ['a lone %25 not followed by hex is a literal percent', '/crm/100%25', 'crm', '/100%25'],
-    ['sub-delims and : @ are allowed', "/crm/a;b=c,d:e@f!$&'()*+", 'crm', "/a;b=c,d:e@f!$&'()*+"],
+    ['sub-delims and : @ are allowed', "/crm/ab=c,d:e@f!$&'()*+", 'crm', "/ab=c,d:e@f!$&'()*+"],
+    [
+      'an encoded ";" is kept encoded (it means the same to every server)',
+      '/crm/a%3bb',
+      'crm',
+      '/a%3Bb',
+    ],
+    ['"+" in the path stays a literal plus', '/crm/a+b', 'crm', '/a+b'],
     ['dots inside a segment are fine', '/crm/file.tar.gz/..x/x..', 'crm', '/file.tar.gz/..x/x..'],
   ];
   for (const [what, target, connection, path] of accepted) {
@@ -35,7 +42,10 @@ describe('request target canonicalization', () => {
     ['a "." segment is rejected', '/crm/./admin', /segment/],
     ['a ".." spelled %2e%2e is rejected after decoding', '/crm/%2e%2e/admin', /segment/],
     ['a ".." spelled .%2E is rejected after decoding', '/crm/.%2E/admin', /segment/],
-    ['a "..;" servlet parameter trick is rejected', '/crm/..;/admin', /segment/],
+    ['a "..;" servlet parameter trick is rejected', '/crm/..;/admin', /";"/],
+    ['a path parameter that servlet routing would cut off is rejected', '/crm/admin;x=1/', /";"/],
+    ['a ";" query separator that servers read differently is rejected', '/crm/x?a=1;b=2', /";"/],
+    ['a double-encoded dot is rejected', '/crm/%252e%252e/admin', /double-encoded/],
     ['a connection segment of ".." is rejected', '/../crm/x', /segment/],
     ['an encoded NUL is rejected', '/crm/a%00b', /control character/],
     ['an encoded newline is rejected', '/crm/a%0d%0aSet-Cookie:x', /control character/],

@@ -20,9 +20,14 @@ export interface TargetRejection {
   reason: string;
 }
 
-// RFC 3986 pchar plus '/' and '%': anything else (space, backslash, quotes, controls, non-ASCII) is refused.
-const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
-const QUERY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
+// RFC 3986 pchar plus '/' and '%', except ';': anything else (space, backslash, quotes, controls,
+// non-ASCII) is refused. A raw ';' is refused in the path because servlet containers and Spring
+// cut "path parameters" off each segment before routing ("/admin;x/" is routed as "/admin/"), so
+// the policy would judge one path and the upstream serve another; and in the query because
+// servers disagree on whether it separates parameters (Go drops "a=1;b=2" outright). Encoded as
+// %3B it means the same to everyone and passes.
+const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,=:@/%]*$/;
+const QUERY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,=:@/?%]*$/;
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
 
 function isUnreserved(byte: number): boolean {
@@ -41,7 +46,7 @@ function isUnreserved(byte: number): boolean {
  * Canonicalizes an origin-form target (`/crm/customers/42?x=1`). Percent-encoded unreserved
  * characters are decoded and every other escape is upper-cased; anything whose meaning differs
  * between servers is rejected rather than normalized: encoded `/` or `\`, `.`/`..` segments
- * (also when spelled `%2e` or followed by `;params`), empty segments, NUL and other control
+ * (also when spelled `%2e`), a raw `;` (path parameters, query separators), empty segments, NUL and other control
  * characters, double encoding (`%25` followed by two hex digits), fragments, and characters
  * outside RFC 3986.
  */
@@ -77,9 +82,7 @@ export function canonicalizeTarget(target: string): CanonicalTarget | TargetReje
   const segments = decoded.split('/');
   for (let i = 1; i < segments.length; i++) {
     const seg = segments[i];
-    // Servlet containers strip ";params" before resolving dot segments ("..;/" tricks).
-    const base = seg.split(';')[0];
-    if (base === '.' || base === '..') return reject('path contains a "." or ".." segment');
+    if (seg === '.' || seg === '..') return reject('path contains a "." or ".." segment');
     if (seg === '' && i < segments.length - 1)
       return reject('path contains an empty segment ("//")');
   }
@@ -120,6 +123,7 @@ function parseQuery(raw: string): Record<string, string[]> | string {
 
 function describeBadChars(s: string): string {
   if (/[\u0000-\u001f\u007f]/.test(s)) return 'path contains a control character';
+  if (s.includes(';')) return 'path contains ";" (servers disagree on its meaning; use %3B)';
   if (s.includes('\\')) return 'path contains a backslash';
   if (s.includes(' ')) return 'path contains a space';
   if (/[^\u0000-\u007f]/.test(s)) return 'path contains non-ASCII characters (percent-encode them)';
