@@ -41,8 +41,9 @@ export async function createControlPlaneApp(config: ControlPlaneConfig): Promise
           'Policy bundles, distribution to enforcers, and decision logs. See docs/control-plane-api.md.',
         )
         .setVersion('1')
+        // Declared per controller (@ApiBearerAuth), not document-wide: the probes, /metrics and
+        // /docs need no token, and a global requirement told clients they did.
         .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-        .addSecurityRequirements('bearer')
         .build(),
     );
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -97,7 +97,9 @@ export class EnforcerApp {
       config.adminPort,
       {
         components: () => this.components(),
-        ready: () => this.nats.isConnected() && this.watcher.current() !== null,
+        // Ready means "decides calls": a loaded policy. A NATS outage alone keeps an enforcer in
+        // rotation (it enforces its last policy and queues events); /readyz shows NATS as degraded.
+        ready: () => this.watcher.current() !== null,
       },
       this.metrics,
       this.logger.child('admin'),

@@ -22,6 +22,7 @@ export const DECISION_ERROR_CODES = [
   'evaluation_failed', // the WASM evaluation threw (outcome error, 500)
   'malformed_decision', // the policy returned something that is not a decision document (error, 500)
   'upstream_failed', // allowed, but the upstream could not be reached or broke off (error, 502/504)
+  'internal_error', // the enforcer itself failed while handling the call (error, 500)
 ] as const;
 export type DecisionErrorCode = (typeof DECISION_ERROR_CODES)[number];
 

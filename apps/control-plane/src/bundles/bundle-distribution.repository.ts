@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import {
   activeBundleKey,
   bundleArtifactNames,
@@ -41,24 +42,49 @@ export class BundleDistributionRepository {
     });
   }
 
-  /** The pointer enforcers currently see, or null (none, or not a valid pointer). */
-  async currentPointer(bundle: string): Promise<BundlePointer | null> {
+  /**
+   * The pointer enforcers currently see (null: none, or not a valid pointer) and the KV revision
+   * it was read at (0: the key was never written), for {@link publishPointer}'s compare-and-set.
+   */
+  async currentPointer(
+    bundle: string,
+  ): Promise<{ pointer: BundlePointer | null; revision: number }> {
     return this.nats('read the active bundle pointer', async () => {
       const entry = await this.topology.bundles.get(activeBundleKey(bundle));
-      if (!entry || entry.operation !== 'PUT' || entry.length === 0) return null;
+      if (!entry) return { pointer: null, revision: 0 };
+      if (entry.operation !== 'PUT' || entry.length === 0)
+        return { pointer: null, revision: entry.revision };
       try {
-        return parseBundlePointer(entry.json());
+        return { pointer: parseBundlePointer(entry.json()), revision: entry.revision };
       } catch {
-        return null;
+        return { pointer: null, revision: entry.revision };
       }
     });
   }
 
-  /** Writes the pointer; every enforcer watching the key switches once it has verified the artifacts. */
-  async publishPointer(pointer: BundlePointer): Promise<void> {
-    await this.nats('publish the active bundle pointer', async () => {
-      await this.topology.bundles.put(activeBundleKey(pointer.bundle), JSON.stringify(pointer));
-    });
+  /**
+   * Writes the pointer only if the key is still at `revision` (compare-and-set); every enforcer
+   * watching the key switches once it has verified the artifacts. Returns false when someone
+   * else (another control-plane replica) wrote the key since it was read.
+   */
+  async publishPointer(pointer: BundlePointer, revision: number): Promise<boolean> {
+    const key = activeBundleKey(pointer.bundle);
+    const value = JSON.stringify(pointer);
+    try {
+      if (revision === 0) await this.topology.bundles.create(key, value);
+      else await this.topology.bundles.update(key, value, revision);
+      return true;
+    } catch (err) {
+      if (
+        err instanceof JetStreamApiError &&
+        (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+          err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+      )
+        return false;
+      throw new UnavailableError(
+        `cannot publish the active bundle pointer in NATS: ${errorMessage(err)}`,
+      );
+    }
   }
 
   /** Test and diagnostics helper: the bytes enforcers would download. */

@@ -111,4 +111,54 @@ describe('bundle upload validation', () => {
       assert.throws(() => BundleUploadValidator.version(v), InvalidRequestError, v);
     }
   });
+
+  it('a module path that is also another module’s directory is refused (it could not be written)', () => {
+    for (const modules of [
+      { 'a.rego': ok, 'a.rego/b.rego': ok },
+      { 'x/A.rego/b.rego': ok, 'x/a.rego': ok },
+    ]) {
+      assert.throws(
+        () => BundleUploadValidator.upload('default', { modules }),
+        (e: unknown) => e instanceof InvalidRequestError && /directory/.test(e.message),
+      );
+    }
+  });
+
+  it('data nested deeper than the limit is refused without overflowing the stack', () => {
+    let data: unknown = 1;
+    for (let i = 0; i < 200_000; i++) data = { a: data };
+    assert.throws(
+      () => BundleUploadValidator.upload('default', { modules: { 'a.rego': ok }, data }),
+      (e: unknown) => e instanceof InvalidRequestError && /nested deeper/.test(e.message),
+    );
+    let within: unknown = [];
+    // { x: [[…]] } with the innermost array exactly at the limit.
+    for (let i = 3; i < BUNDLE_LIMITS.maxDataDepth; i++) within = [within];
+    const accepted = BundleUploadValidator.upload('default', {
+      modules: { 'a.rego': ok },
+      data: { x: within },
+    });
+    assert.ok(accepted.data.x);
+  });
+
+  it('data keys such as constructor and __proto__ are kept exactly as uploaded', () => {
+    const body = JSON.parse(
+      '{"modules":{"a.rego":"package portcullis\\n"},"data":{"constructor":{"prototype":{"a":1}},"__proto__":{"b":2}}}',
+    ) as unknown;
+    const upload = BundleUploadValidator.upload('default', body);
+    assert.equal(
+      JSON.stringify(upload.data),
+      '{"constructor":{"prototype":{"a":1}},"__proto__":{"b":2}}',
+    );
+  });
+
+  it('a body that is not a JSON object, or has unknown fields, is refused', () => {
+    for (const body of [undefined, null, [], 'x', 7]) {
+      assert.throws(() => BundleUploadValidator.upload('default', body), InvalidRequestError);
+    }
+    assert.throws(
+      () => BundleUploadValidator.upload('default', { modules: { 'a.rego': ok }, wasm: 'AA' }),
+      (e: unknown) => e instanceof InvalidRequestError && /"wasm"/.test(e.message),
+    );
+  });
 });

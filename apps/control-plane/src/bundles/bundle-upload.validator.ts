@@ -9,7 +9,12 @@ export const BUNDLE_LIMITS = {
   maxDataBytes: 2 * 1024 * 1024,
   maxPathLength: 200,
   maxPathDepth: 8,
+  /** Nesting of `data`; deeper JSON only serves to exhaust the stack of whatever walks it. */
+  maxDataDepth: 64,
 } as const;
+
+/** The fields of an upload body; anything else is refused rather than silently ignored. */
+const UPLOAD_FIELDS = new Set(['modules', 'data', 'activate']);
 
 /** One path segment: no dot-only names, no hidden files, nothing a shell or a tar would treat specially. */
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -70,11 +75,24 @@ export class BundleUploadValidator {
     return path;
   }
 
-  static upload(
-    name: string,
-    body: { modules: unknown; data?: unknown; activate?: unknown },
-  ): BundleUpload {
+  static upload(name: string, body: unknown): BundleUpload {
     BundleUploadValidator.bundleName(name);
+    // The body reaches us exactly as JSON.parse produced it: no class-transformer pass, which
+    // recursed without bound (a deeply nested `data` was a stack overflow, a 500) and silently
+    // dropped keys such as "constructor" from `data`, so the stored policy data differed from
+    // what was uploaded.
+    if (!isObject(body)) {
+      throw new InvalidRequestError(
+        'the request body must be a JSON object (Content-Type: application/json)',
+      );
+    }
+    for (const key of Object.keys(body)) {
+      if (!UPLOAD_FIELDS.has(key)) {
+        throw new InvalidRequestError(
+          `property ${safeKey(key)} should not exist (accepted: modules, data, activate)`,
+        );
+      }
+    }
     const { modules } = body;
     if (!isObject(modules))
       throw new InvalidRequestError('modules must be an object of "<path>.rego": "<source>"');
@@ -87,6 +105,7 @@ export class BundleUploadValidator {
     let total = 0;
     const out: Record<string, string> = {};
     const seen = new Set<string>();
+    const dirs = new Set<string>();
     for (const [path, source] of entries) {
       BundleUploadValidator.modulePath(path);
       // Two paths differing only in case would collide on case-insensitive file systems.
@@ -94,6 +113,8 @@ export class BundleUploadValidator {
       if (seen.has(folded))
         throw new InvalidRequestError(`module path "${path}" differs from another only in case`);
       seen.add(folded);
+      const parts = folded.split('/');
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
       if (typeof source !== 'string')
         throw new InvalidRequestError(`modules["${path}"] must be a string`);
       if (source.includes('\0'))
@@ -107,6 +128,13 @@ export class BundleUploadValidator {
       total += bytes;
       out[path] = source;
     }
+    // A path that is also another path's directory cannot be written as a file tree.
+    for (const path of Object.keys(out)) {
+      if (dirs.has(path.toLowerCase()))
+        throw new InvalidRequestError(
+          `module path "${path}" is also used as a directory by another module`,
+        );
+    }
     if (total > BUNDLE_LIMITS.maxTotalModuleBytes) {
       throw new PayloadTooLargeError(
         `modules total more than ${BUNDLE_LIMITS.maxTotalModuleBytes} bytes`,
@@ -116,6 +144,11 @@ export class BundleUploadValidator {
     if (body.data !== undefined && body.data !== null) {
       if (!isObject(body.data)) throw new InvalidRequestError('data must be a JSON object');
       data = body.data;
+      if (depthExceeds(data, BUNDLE_LIMITS.maxDataDepth)) {
+        throw new InvalidRequestError(
+          `data is nested deeper than ${BUNDLE_LIMITS.maxDataDepth} levels`,
+        );
+      }
       if (Buffer.byteLength(JSON.stringify(data), 'utf8') > BUNDLE_LIMITS.maxDataBytes) {
         throw new PayloadTooLargeError(`data is larger than ${BUNDLE_LIMITS.maxDataBytes} bytes`);
       }
@@ -125,4 +158,22 @@ export class BundleUploadValidator {
     }
     return { name, modules: out, data, activate: body.activate === true };
   }
+}
+
+/** Iterative, so the check itself cannot overflow the stack it protects. */
+function depthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+// Unknown property names are echoed back; keep that echo short and printable.
+function safeKey(key: string): string {
+  const printable = JSON.stringify(key.replace(/[^\x20-\x7e]/g, '?'));
+  return printable.length > 66 ? `${printable.slice(0, 65)}…"` : printable;
 }

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsObject, IsOptional } from 'class-validator';
 
+/**
+ * The upload body as documented in OpenAPI. Validation is BundleUploadValidator's, on the body as
+ * parsed; this class is only the schema.
+ */
 export class UploadBundleVersionDto {
   @ApiProperty({
     description:
@@ -12,7 +15,6 @@ export class UploadBundleVersionDto {
         'package portcullis\n\ndecision := {"allow": true, "reasons": []}\n',
     },
   })
-  @IsObject()
   modules!: Record<string, unknown>;
 
   @ApiPropertyOptional({
@@ -20,13 +22,9 @@ export class UploadBundleVersionDto {
     type: 'object',
     additionalProperties: true,
   })
-  @IsOptional()
-  @IsObject()
   data?: Record<string, unknown>;
 
   @ApiPropertyOptional({ description: 'Activate the version once stored (default false)' })
-  @IsOptional()
-  @IsBoolean()
   activate?: boolean;
 }
 

@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { BUNDLE_POINTER_SCHEMA, type BundlePointer } from '@portcullis/contracts';
+import { UnavailableError } from '../errors/domain.error';
 import { BundleDistributionRepository } from './bundle-distribution.repository';
 import { BundleMetrics } from './bundle.metrics';
 import { BundleRepository } from './bundle.repository';
+
+/** Compare-and-set rounds before giving up; each lost round means another replica just wrote. */
+const MAX_PUBLISH_ATTEMPTS = 8;
 
 /**
  * Makes NATS show what the database says is active. Activation and the periodic reconciler both
@@ -33,6 +37,31 @@ export class BundlePublisher {
   }
 
   private async publishNow(bundle: string): Promise<BundlePointer | null> {
+    for (let attempt = 1; ; attempt++) {
+      // KV first, database second, then compare-and-set on the KV revision: another replica that
+      // activates in between either lands in the database before our read (we publish its
+      // version) or writes the KV after our read (our write fails and we read both again). So
+      // NATS never ends up showing an activation older than the one the database records.
+      const current = await this.distribution.currentPointer(bundle);
+      const pointer = await this.recordedPointer(bundle);
+      if (!pointer) return null;
+      if (current.pointer && samePointer(current.pointer, pointer)) {
+        this.metrics.activeVersion.set({ bundle }, pointer.version);
+        return pointer;
+      }
+      if (await this.distribution.publishPointer(pointer, current.revision)) {
+        this.metrics.activeVersion.set({ bundle }, pointer.version);
+        return pointer;
+      }
+      if (attempt >= MAX_PUBLISH_ATTEMPTS)
+        throw new UnavailableError(
+          `the pointer of bundle ${bundle} kept changing in NATS; retry the activation`,
+        );
+    }
+  }
+
+  /** The pointer the database says enforcers should see, with its artifacts in the object store. */
+  private async recordedPointer(bundle: string): Promise<BundlePointer | null> {
     const b = await this.bundles.findBundle(bundle);
     if (!b || b.activeVersion === null) return null;
     const versions = await this.bundles.listVersions(bundle);
@@ -63,9 +92,6 @@ export class BundlePublisher {
         return a;
       },
     );
-    const current = await this.distribution.currentPointer(bundle);
-    if (!current || !samePointer(current, pointer)) await this.distribution.publishPointer(pointer);
-    this.metrics.activeVersion.set({ bundle }, v.version);
     return pointer;
   }
 }

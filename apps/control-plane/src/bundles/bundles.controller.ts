@@ -2,12 +2,14 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
@@ -17,6 +19,7 @@ import {
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { Roles } from '../auth/roles.decorator';
+import { NAME_PATTERN } from '@portcullis/contracts';
 import { ErrorDto } from '../errors/error.dto';
 import { BundleUploadValidator } from './bundle-upload.validator';
 import {
@@ -32,10 +35,25 @@ import { BundleQueryService } from './bundle-query.service';
 import { ActivateBundleVersionUseCase } from './use-cases/activate-bundle-version.use-case';
 import { UploadBundleVersionUseCase } from './use-cases/upload-bundle-version.use-case';
 
+const NAME_PARAM = {
+  name: 'name',
+  description: 'Bundle name',
+  schema: { type: 'string', pattern: NAME_PATTERN.source },
+} as const;
+const VERSION_PARAM = {
+  name: 'version',
+  schema: { type: 'integer', minimum: 1, maximum: 999_999_999 },
+} as const;
+
 @ApiTags('bundles')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorDto, description: 'Missing or invalid bearer token' })
 @ApiForbiddenResponse({ type: ErrorDto, description: 'Token lacks the required role' })
+@ApiBadRequestResponse({ type: ErrorDto, description: 'Invalid bundle name, version or body' })
+@ApiServiceUnavailableResponse({
+  type: ErrorDto,
+  description: 'NATS, the database or opa cannot serve the request now; retry',
+})
 @Controller('v1/bundles')
 @Roles('policy-admin')
 export class BundlesController {
@@ -58,6 +76,7 @@ export class BundlesController {
   @ApiOperation({
     summary: 'A bundle: its active version and all versions (newest first, without artifacts)',
   })
+  @ApiParam(NAME_PARAM)
   @ApiOkResponse({ type: BundleDto })
   @ApiNotFoundResponse({ type: ErrorDto })
   get(@Param('name') name: string): Promise<BundleDto> {
@@ -67,6 +86,8 @@ export class BundlesController {
   @Get(':name/versions/:version')
   @Roles('policy-admin', 'auditor')
   @ApiOperation({ summary: 'One version with its Rego sources and data' })
+  @ApiParam(NAME_PARAM)
+  @ApiParam(VERSION_PARAM)
   @ApiOkResponse({ type: BundleVersionDetailDto })
   @ApiNotFoundResponse({ type: ErrorDto })
   version(
@@ -87,17 +108,19 @@ export class BundlesController {
       'Runs `opa check --strict`, `opa test` and `opa build -t wasm -e portcullis/decision` with the enforcer’s ' +
       'capabilities. A rejected version is not stored; the 422 lists every problem with file, row and column.',
   })
+  @ApiParam(NAME_PARAM)
+  @ApiBody({ type: UploadBundleVersionDto })
   @ApiCreatedResponse({ type: BundleVersionDto })
-  @ApiBadRequestResponse({ type: ErrorDto })
   @ApiPayloadTooLargeResponse({ type: ErrorDto })
   @ApiUnprocessableEntityResponse({
     type: BundleRejectionDto,
     description: 'opa rejected the bundle',
   })
-  @ApiServiceUnavailableResponse({ type: ErrorDto })
   create(
     @Param('name') name: string,
-    @Body() body: UploadBundleVersionDto,
+    // `unknown`, not the DTO class: the global ValidationPipe skips it, and BundleUploadValidator
+    // checks the body as parsed (see there for why class-transformer must not touch it).
+    @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
   ): Promise<BundleVersionDto> {
     return this.upload.execute({ bundle: name, body, principal });
@@ -108,10 +131,11 @@ export class BundlesController {
   @ApiOperation({
     summary: 'Activate a version (an older one: rollback); enforcers switch once they verified it',
   })
+  @ApiParam(NAME_PARAM)
+  @ApiParam(VERSION_PARAM)
   @ApiOkResponse({ type: ActivationDto })
   @ApiNotFoundResponse({ type: ErrorDto })
   @ApiConflictResponse({ type: ErrorDto })
-  @ApiServiceUnavailableResponse({ type: ErrorDto })
   activateVersion(
     @Param('name') name: string,
     @Param('version') version: string,

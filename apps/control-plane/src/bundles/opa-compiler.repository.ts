@@ -30,11 +30,24 @@ interface RunResult {
   stderr: string;
 }
 
+/** opa was stopped for exceeding a limit: its time or its output. */
+class OpaLimitError extends Error {
+  constructor(
+    readonly limit: 'time' | 'output',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Stage = BundleRejectedError['stage'];
+
 /**
  * The only code that runs the `opa` binary or touches the file system for bundles. Each upload is
  * written to its own temp dir, then `opa check --strict`, `opa test` and `opa build -t wasm` run on
  * it, all with the enforcer's capabilities file so a builtin the enforcer cannot evaluate is
- * rejected here. Problems become {@link BundleRejectedError} (422); a missing or hanging binary
+ * rejected here. Problems become {@link BundleRejectedError} (422), and so does a stage that runs
+ * past OPA_TIMEOUT_MS or prints more than 16 MiB (the bundle made it so); a missing binary
  * becomes {@link UnavailableError} (503). Never a shell: arguments go to execFile as a list.
  */
 @Injectable()
@@ -78,17 +91,18 @@ export class OpaCompilerRepository {
     const mapper = new OpaOutputMapper(ROOT, dir);
     const caps = ['--capabilities', this.config.opa.capabilitiesFile];
 
-    const check = await this.run(['check', '--strict', '--format', 'json', ...caps, ROOT], dir);
+    const check = await this.stage('check', ['--strict', '--format', 'json', ...caps, ROOT], dir);
     if (check.code !== 0)
       throw new BundleRejectedError(mapper.checkErrors(check.stderr || check.stdout), 'check');
 
-    const test = await this.run(['test', '--format', 'json', ...caps, ROOT], dir);
+    const test = await this.stage('test', ['--format', 'json', ...caps, ROOT], dir);
     if (test.code !== 0)
       throw new BundleRejectedError(mapper.testFailures(test.stdout || test.stderr), 'test');
 
     const archive = join(dir, 'bundle.tar.gz');
-    const build = await this.run(
-      ['build', '-t', 'wasm', '-e', DECISION_PATH, ...caps, '-o', archive, ROOT],
+    const build = await this.stage(
+      'build',
+      ['-t', 'wasm', '-e', DECISION_PATH, ...caps, '-o', archive, ROOT],
       dir,
     );
     if (build.code !== 0)
@@ -98,6 +112,31 @@ export class OpaCompilerRepository {
     const wasm = files.get('/policy.wasm');
     if (!wasm) throw new Error('opa build produced no /policy.wasm');
     return { wasm, data: files.get('/data.json') ?? Buffer.from('{}') };
+  }
+
+  /**
+   * One opa stage over the uploaded tree. Hitting the time or output limit is the bundle's doing
+   * (a test that runs for minutes, a hundred thousand tests, a print() of megabytes), not the
+   * server's, so it is a 422 naming the stage: retrying the same upload cannot succeed.
+   */
+  private async stage(stage: Stage, args: string[], dir: string): Promise<RunResult> {
+    try {
+      return await this.run([stage, ...args], dir);
+    } catch (err) {
+      if (!(err instanceof OpaLimitError)) throw err;
+      throw new BundleRejectedError(
+        [
+          {
+            code: err.limit === 'time' ? 'opa_timeout' : 'opa_output_too_large',
+            file: null,
+            row: null,
+            col: null,
+            message: err.message,
+          },
+        ],
+        stage,
+      );
+    }
   }
 
   private run(
@@ -128,9 +167,18 @@ export class OpaCompilerRepository {
           if (e.code === 'ENOENT' || e.code === 'EACCES') {
             return reject(new UnavailableError('the policy compiler (opa) is not available'));
           }
+          // Checked before `killed`: exceeding maxBuffer kills the child too.
+          if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+            return reject(
+              new OpaLimitError(
+                'output',
+                `opa ${args[0]} printed more than ${MAX_OUTPUT_BYTES} bytes and was stopped`,
+              ),
+            );
+          }
           if (e.killed || e.signal) {
             return reject(
-              new UnavailableError(`opa ${args[0]} did not finish within ${timeoutMs} ms`),
+              new OpaLimitError('time', `opa ${args[0]} did not finish within ${timeoutMs} ms`),
             );
           }
           if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });

@@ -149,4 +149,28 @@ describe('DecisionTimestamp', () => {
     const d = new Date(Date.UTC(2031, 11, 31, 23, 59, 59, 999));
     assert.equal(DecisionTimestamp.toEpochMicros(d.toISOString()), d.getTime() * 1000);
   });
+
+  it('a year before 100 is that year, not 19xx', () => {
+    // 0050 lies outside the representable range; it used to be read as 1950, which is not.
+    assert.equal(DecisionTimestamp.toEpochMicros('0050-01-01T00:00:00Z'), null);
+    assert.equal(
+      DecisionQueryParser.parse({ to: '0050-01-01T00:00:00Z' }).toUs,
+      Number.MIN_SAFE_INTEGER,
+    );
+    assert.equal(
+      DecisionQueryParser.parse({ to: '0004-02-29T00:00:00Z' }).toUs,
+      Number.MIN_SAFE_INTEGER,
+    );
+    rejects({ to: '0003-02-29T00:00:00Z' }, 'to');
+  });
+
+  it('a valid query bound beyond the representable range is clamped, not refused', () => {
+    const q = DecisionQueryParser.parse({
+      from: '0001-01-01T00:00:00Z',
+      to: '9999-12-31T23:59:59Z',
+    });
+    assert.equal(q.fromUs, Number.MIN_SAFE_INTEGER);
+    assert.equal(q.toUs, Number.MAX_SAFE_INTEGER);
+    rejects({ to: '9999-02-30T00:00:00Z' }, 'to');
+  });
 });

@@ -83,7 +83,7 @@ export class DecisionQueryParser {
     const time = (param: DecisionQueryParameter): number | undefined => {
       const v = get(param);
       if (v === undefined) return undefined;
-      const us = DecisionTimestamp.toEpochMicros(v);
+      const us = DecisionTimestamp.toQueryBoundMicros(v);
       if (us === null)
         throw new DecisionQueryError(
           param,

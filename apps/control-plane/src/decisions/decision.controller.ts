@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBearerAuth,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -10,16 +11,18 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { OUTCOMES } from '@portcullis/contracts';
+import { NAME_PATTERN, OUTCOMES } from '@portcullis/contracts';
 import { Roles } from '../auth/roles.decorator';
+import { ErrorDto } from '../errors/error.dto';
 import { DECISION_PAGE_LIMIT, DecisionQueryParser } from './decision-query.parser';
 import { DecisionDto, DecisionPageDto } from './decision.dto';
 import { DecisionService } from './decision.service';
 
 /** The decision log for auditors (role `auditor`). Thin: validation and logic live elsewhere. */
 @ApiTags('decisions')
-@ApiUnauthorizedResponse({ description: 'Missing or invalid token' })
-@ApiForbiddenResponse({ description: 'The caller lacks the auditor role' })
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorDto, description: 'Missing or invalid token' })
+@ApiForbiddenResponse({ type: ErrorDto, description: 'The caller lacks the auditor role' })
 @Roles('auditor')
 @Controller('v1/decisions')
 export class DecisionController {
@@ -40,28 +43,40 @@ export class DecisionController {
     example: 'crm',
   })
   @ApiQuery({ name: 'outcome', required: false, enum: OUTCOMES })
-  @ApiQuery({ name: 'bundle', required: false, description: 'Bundle name', example: 'default' })
+  @ApiQuery({
+    name: 'bundle',
+    required: false,
+    description: 'Bundle name',
+    example: 'default',
+    schema: { type: 'string', pattern: NAME_PATTERN.source },
+  })
   @ApiQuery({
     name: 'bundle_version',
     required: false,
-    type: 'integer',
+    schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
     description: 'Bundle version that decided',
   })
-  @ApiQuery({ name: 'enforcer_id', required: false })
+  @ApiQuery({
+    name: 'enforcer_id',
+    required: false,
+    schema: { type: 'string', pattern: NAME_PATTERN.source },
+  })
   @ApiQuery({
     name: 'from',
     required: false,
+    schema: { type: 'string', format: 'date-time' },
     description: 'RFC 3339; decisions at or after this instant',
   })
   @ApiQuery({
     name: 'to',
     required: false,
+    schema: { type: 'string', format: 'date-time' },
     description: 'RFC 3339; decisions strictly before this instant',
   })
   @ApiQuery({
     name: 'limit',
     required: false,
-    type: 'integer',
+    schema: { type: 'integer', minimum: 1, maximum: DECISION_PAGE_LIMIT.max },
     description: `Page size, 1 to ${DECISION_PAGE_LIMIT.max} (default ${DECISION_PAGE_LIMIT.default})`,
   })
   @ApiQuery({
@@ -70,7 +85,10 @@ export class DecisionController {
     description: 'next_cursor of the previous page, unchanged',
   })
   @ApiOkResponse({ type: DecisionPageDto })
-  @ApiBadRequestResponse({ description: 'A parameter is invalid; the message names it' })
+  @ApiBadRequestResponse({
+    type: ErrorDto,
+    description: 'A parameter is invalid; the message names it',
+  })
   async list(@Query() raw: Record<string, unknown>): Promise<DecisionPageDto> {
     return this.decisions.list(DecisionQueryParser.parse(raw));
   }
@@ -81,8 +99,9 @@ export class DecisionController {
   })
   @ApiParam({ name: 'decision_id', format: 'uuid' })
   @ApiOkResponse({ type: DecisionDto })
-  @ApiBadRequestResponse({ description: 'Not a decision id' })
+  @ApiBadRequestResponse({ type: ErrorDto, description: 'Not a decision id' })
   @ApiNotFoundResponse({
+    type: ErrorDto,
     description: 'Not stored (yet: events arrive within moments of the call)',
   })
   async get(@Param('decision_id') decisionId: string): Promise<DecisionDto> {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ArgumentsHost } from '@nestjs/common';
 import { NotFoundException } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import { Logger } from '@portcullis/platform';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { ConflictError } from './domain.error';
@@ -65,5 +66,22 @@ describe('global exception filter', () => {
     const { res } = run(new NotFoundException('Cannot GET /x'));
     assert.equal(res.statusCode, 404);
     assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'not_found');
+  });
+
+  it('a locked or read-only database is a 503 with a correlation id, not a 500', () => {
+    for (const code of ['SQLITE_BUSY', 'SQLITE_READONLY', '57P01', '08006']) {
+      const driver = Object.assign(new Error('database is locked'), { code });
+      const { res, logs } = run(new QueryFailedError('UPDATE bundles SET x = ?', [], driver));
+      assert.equal(res.statusCode, 503, code);
+      const body = JSON.parse(res.body) as { error: { code: string; correlation_id: string } };
+      assert.equal(body.error.code, 'unavailable');
+      assert.ok(!res.body.includes('UPDATE'), 'no SQL in the body');
+      assert.equal(logs.length, 1);
+      assert.equal(logs[0].correlation_id, body.error.correlation_id);
+    }
+    const { res } = run(
+      new QueryFailedError('INSERT', [], Object.assign(new Error('x'), { code: '23502' })),
+    );
+    assert.equal(res.statusCode, 500, 'a constraint defect stays a 500');
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { Logger } from '@portcullis/platform';
+import { DatabaseErrorClassifier } from '../database/database-error.classifier';
 import { DomainError } from './domain.error';
 import { ErrorCode } from './error-code';
 import { httpStatusOf, toHttpError, type HttpErrorResponse } from './http-error.mapper';
@@ -39,6 +40,27 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const framework = frameworkError(exception);
     if (framework) return framework;
     const correlationId = randomUUID();
+    if (DatabaseErrorClassifier.isUnavailable(exception)) {
+      // A locked, read-only or unreachable database is an outage, not a defect: 503 so clients
+      // retry, still logged once with the id so an operator can find the cause.
+      this.logger.warn('database unavailable', {
+        correlation_id: correlationId,
+        method: req.method,
+        path: req.url?.split('?')[0],
+        error: exception instanceof Error ? exception.message : String(exception),
+      });
+      return {
+        status: 503,
+        headers: { 'retry-after': '1' },
+        body: {
+          error: {
+            code: 'unavailable',
+            message: 'the database cannot serve this request now; retry',
+            correlation_id: correlationId,
+          },
+        },
+      };
+    }
     this.logger.error('unhandled error', {
       correlation_id: correlationId,
       method: req.method,

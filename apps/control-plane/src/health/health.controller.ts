@@ -1,16 +1,19 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import {
+  ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { Public } from '../auth/public.decorator';
-import { LivenessDto, ReadinessDto } from './health.dto';
+import { ComponentHealthDto, LivenessDto, ReadinessDto } from './health.dto';
 import { HealthService } from './health.service';
 
 @ApiTags('health')
+// ReadinessDto refers to it by $ref only; without this the document had a dangling reference.
+@ApiExtraModels(ComponentHealthDto)
 @Controller()
 export class HealthController {
   constructor(private readonly health: HealthService) {}

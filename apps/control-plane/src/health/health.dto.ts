@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
 
 export class LivenessDto {
   @ApiProperty({ enum: ['ok'] })
@@ -20,7 +20,7 @@ export class ReadinessDto {
   @ApiProperty({
     description: 'One entry per dependency: database, nats, compiler, and long-lived parts',
     type: 'object',
-    additionalProperties: { $ref: '#/components/schemas/ComponentHealthDto' },
+    additionalProperties: { $ref: getSchemaPath(ComponentHealthDto) },
   })
   components!: Record<string, ComponentHealthDto>;
 }

@@ -10,6 +10,8 @@ export interface HarnessOptions {
   databaseUrl?: string;
   /** Reuse a running nats-server (its lifetime stays with the caller). */
   nats?: NatsServerProcess;
+  /** Extra environment for the control plane (e.g. OPA_TIMEOUT_MS); wins over the defaults. */
+  env?: Record<string, string>;
 }
 
 export interface HttpResult {
@@ -51,6 +53,7 @@ export class ControlPlaneHarness {
         AUTH_JWKS_URL: issuer.jwksUrl,
         OPA_BIN: process.env.OPA_BIN,
         LOG_LEVEL: process.env.PORTCULLIS_TEST_LOG_LEVEL ?? 'error',
+        ...opts.env,
       });
       const app = await createControlPlaneApp(config);
       return new ControlPlaneHarness(app, config, nats, issuer, !opts.nats, tempDir);

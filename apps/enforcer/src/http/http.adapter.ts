@@ -200,7 +200,7 @@ export class HttpAdapter implements Component {
         return;
       }
       const meta = this.meta(req, summaryPath(req.url ?? ''), null);
-      const decision = this.pipeline.reject(meta, 'internal error');
+      const decision = this.pipeline.internalError(meta, 'internal error');
       sendJson(res.setHeader('connection', 'close'), 500, meta.decisionId, {
         error: { code: 'internal_error', message: 'internal error' },
       });
@@ -597,6 +597,7 @@ export function statusFor(code: DecisionErrorCode | null): RejectStatus {
       return 503;
     case 'evaluation_failed':
     case 'malformed_decision':
+    case 'internal_error':
       return 500;
     case 'upstream_failed':
       return 502;

@@ -250,4 +250,28 @@ describe('decision pipeline', () => {
     assert.equal(events[0].error?.code, 'upstream_failed');
     assert.equal(await counter(metrics, 'error', 'upstream_failed'), 1);
   });
+
+  it('time.now_ns inside the policy is the instant the call was received, as in the input', () => {
+    let now: unknown;
+    const { pipeline } = setup({
+      policy: { evaluate: (_input, o) => ((now = o?.nowNs), { allow: true }) },
+    });
+    const d = pipeline.decide(call());
+    assert.equal(now, BigInt(Date.parse('2026-01-05T10:00:00.000Z')) * 1_000_000n);
+    assert.equal(
+      Number(now) / 1e6,
+      (d.input as { context: { time_ns: number } }).context.time_ns / 1e6,
+    );
+  });
+
+  it('an internal failure is recorded as an error, never as a policy deny, and not forwarded', async () => {
+    const { pipeline, events, metrics } = setup();
+    const d = pipeline.internalError(call(), 'internal error');
+    assert.equal(d.forward, false);
+    pipeline.complete(d, { status: 500 });
+    assert.equal(events[0].outcome, 'error');
+    assert.equal(events[0].error?.code, 'internal_error');
+    assert.equal(await counter(metrics, 'error', 'internal_error'), 1);
+    parseDecisionEvent(JSON.parse(JSON.stringify(events[0])));
+  });
 });

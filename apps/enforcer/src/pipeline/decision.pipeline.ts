@@ -50,6 +50,15 @@ export class DecisionPipeline {
     return this.refused(meta, 'bad_request', message, null);
   }
 
+  /** A call the enforcer failed to handle through its own fault: outcome error, never forwarded. */
+  internalError(meta: CallMeta, message: string): Decision {
+    return {
+      ...this.refused(meta, 'bad_request', message, null),
+      outcome: 'error',
+      code: 'internal_error',
+    };
+  }
+
   decide(req: PipelineRequest): Decision {
     const meta: CallMeta = req;
     if (!req.identity.ok) {
@@ -102,7 +111,8 @@ export class DecisionPipeline {
     const t0 = process.hrtime.bigint();
     let raw: unknown;
     try {
-      raw = active.policy.evaluate(input);
+      // time.now_ns() inside the policy is the instant in the input, so a recorded decision replays.
+      raw = active.policy.evaluate(input, { nowNs: BigInt(req.receivedAt) * 1_000_000n });
     } catch (err) {
       const evalNs = Number(process.hrtime.bigint() - t0);
       this.opts.metrics.evaluationSeconds.observe(evalNs / 1e9);

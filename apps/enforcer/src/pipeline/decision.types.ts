@@ -10,7 +10,7 @@ import type { AuthenticationErrorCode, VerifiedIdentity } from '@portcullis/iden
 
 /** What the pipeline needs from a compiled policy: one synchronous evaluation that may throw. */
 export interface EvaluablePolicy {
-  evaluate(input: unknown): unknown;
+  evaluate(input: unknown, options?: { nowNs?: bigint | number }): unknown;
 }
 
 /**

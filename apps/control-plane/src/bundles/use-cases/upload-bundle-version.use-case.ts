@@ -15,7 +15,8 @@ import { ActivateBundleVersionUseCase } from './activate-bundle-version.use-case
 
 export interface UploadBundleVersionCommand {
   bundle: string;
-  body: { modules: unknown; data?: unknown; activate?: unknown };
+  /** The request body as parsed JSON, unvalidated. */
+  body: unknown;
   principal: Principal;
 }
 
