@@ -10,9 +10,9 @@ import { IS_PUBLIC_KEY } from './public.decorator';
 import { ROLES_KEY } from './roles.decorator';
 
 /**
- * Global guard: every route needs a verified bearer token unless marked `@Public()`; `@Roles()`
- * narrows it to callers holding one of the roles. 401 for a missing or invalid token, 403 for a
- * valid token without the role.
+ * Global guard: every route needs a verified bearer token unless marked `@Public()`, and a
+ * caller holding one of the roles its `@Roles()` names; a route naming none is closed. 401 for a
+ * missing or invalid token, 403 for a valid token without the role.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -29,7 +29,12 @@ export class AuthGuard implements CanActivate {
     const principal = await this.authenticate(req.headers.authorization);
     req[PRINCIPAL_PROPERTY] = principal;
     const required = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
-    if (required && !required.some((r) => principal.roles.includes(r))) {
+    // Fail closed: a route that forgot to declare @Roles (or @Public) is open to nobody, not to
+    // every holder of a token from the issuer.
+    if (!required || required.length === 0) {
+      throw new ForbiddenError('this operation declares no role that may call it');
+    }
+    if (!required.some((r) => principal.roles.includes(r))) {
       throw new ForbiddenError(`this operation requires the role ${required.join(' or ')}`);
     }
     return true;

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../errors/domain.error';
-import type { BundleDto, BundleListDto, BundleVersionDetailDto } from './bundle.dto';
+import type {
+  BundleActivationListDto,
+  BundleDto,
+  BundleListDto,
+  BundleVersionDetailDto,
+} from './bundle.dto';
 import { BundleMapper } from './bundle.mapper';
 import { BundleRepository } from './bundle.repository';
 
@@ -21,6 +26,21 @@ export class BundleQueryService {
     const b = await this.bundles.findBundle(name);
     if (!b) throw new NotFoundError(`bundle ${name} not found`);
     return BundleMapper.bundle(b, await this.bundles.listVersions(name));
+  }
+
+  /** Who activated which version when (rollbacks included), newest first. */
+  async activations(name: string, limit = 500): Promise<BundleActivationListDto> {
+    if (!(await this.bundles.findBundle(name))) throw new NotFoundError(`bundle ${name} not found`);
+    const rows = await this.bundles.listActivations(name, limit);
+    return {
+      items: rows.map((a) => ({
+        version: a.version,
+        digest: a.digest,
+        previous_version: a.previousVersion,
+        activated_by: a.activatedBy,
+        activated_at: new Date(a.activatedAtMs).toISOString(),
+      })),
+    };
   }
 
   async version(name: string, version: number): Promise<BundleVersionDetailDto> {

@@ -100,6 +100,28 @@ export class ActivationDto {
   activated_by!: string;
 }
 
+export class BundleActivationDto {
+  @ApiProperty({ type: 'integer', description: 'The version made active' })
+  version!: number;
+  @ApiProperty({ description: 'Hex sha256 of that version’s policy.wasm' })
+  digest!: string;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'The version it replaced (null for the first activation)',
+  })
+  previous_version!: number | null;
+  @ApiProperty({ description: 'Subject of the token that activated it' })
+  activated_by!: string;
+  @ApiProperty({ format: 'date-time' })
+  activated_at!: string;
+}
+
+export class BundleActivationListDto {
+  @ApiProperty({ type: [BundleActivationDto], description: 'Newest first' })
+  items!: BundleActivationDto[];
+}
+
 export class BundleProblemDto {
   @ApiProperty({
     description: 'OPA’s error code, e.g. rego_parse_error, rego_type_error, opa_test_failed',

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { BundleVersionEntity } from './bundle-version.entity';
+import { BundleActivationEntity } from './bundle-activation.entity';
 import { BundleEntity } from './bundle.entity';
 
 /** A version to store; the repository picks its number. */
@@ -179,10 +181,43 @@ export class BundleRepository {
     return { wasm: Buffer.from(row.wasm, 'base64'), data: Buffer.from(row.data, 'utf8') };
   }
 
-  async setActive(bundle: string, version: number, by: string, atMs: number): Promise<void> {
-    await this.dataSource
-      .getRepository(BundleEntity)
-      .update({ name: bundle }, { activeVersion: version, activatedBy: by, activatedAtMs: atMs });
+  /** Makes `version` active and appends the activation to the history, in one transaction. */
+  async setActive(
+    bundle: string,
+    version: number,
+    digest: string,
+    by: string,
+    atMs: number,
+  ): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const current = await tx.getRepository(BundleEntity).findOneBy({ name: bundle });
+      const last = await tx
+        .getRepository(BundleActivationEntity)
+        .findOne({ where: { bundle }, order: { activatedAtMs: 'DESC' } });
+      // History order is time order: two activations within one millisecond stay in sequence.
+      const at = Math.max(atMs, (last?.activatedAtMs ?? 0) + 1);
+      await tx
+        .getRepository(BundleEntity)
+        .update({ name: bundle }, { activeVersion: version, activatedBy: by, activatedAtMs: atMs });
+      await tx.getRepository(BundleActivationEntity).insert({
+        id: randomUUID(),
+        bundle,
+        version,
+        digest,
+        previousVersion: current?.activeVersion ?? null,
+        activatedBy: by,
+        activatedAtMs: at,
+      });
+    });
+  }
+
+  /** Activation history of a bundle, newest first. */
+  async listActivations(bundle: string, limit: number): Promise<BundleActivationEntity[]> {
+    return this.dataSource.getRepository(BundleActivationEntity).find({
+      where: { bundle },
+      order: { activatedAtMs: 'DESC', id: 'DESC' },
+      take: limit,
+    });
   }
 }
 

@@ -24,6 +24,7 @@ import { ErrorDto } from '../errors/error.dto';
 import { BundleUploadValidator } from './bundle-upload.validator';
 import {
   ActivationDto,
+  BundleActivationListDto,
   BundleDto,
   BundleListDto,
   BundleRejectionDto,
@@ -81,6 +82,18 @@ export class BundlesController {
   @ApiNotFoundResponse({ type: ErrorDto })
   get(@Param('name') name: string): Promise<BundleDto> {
     return this.query.get(BundleUploadValidator.bundleName(name));
+  }
+
+  @Get(':name/activations')
+  @Roles('policy-admin', 'auditor')
+  @ApiOperation({
+    summary: 'Activation history: who made which version active when (rollbacks too), newest first',
+  })
+  @ApiParam(NAME_PARAM)
+  @ApiOkResponse({ type: BundleActivationListDto })
+  @ApiNotFoundResponse({ type: ErrorDto })
+  activations(@Param('name') name: string): Promise<BundleActivationListDto> {
+    return this.query.activations(BundleUploadValidator.bundleName(name));
   }
 
   @Get(':name/versions/:version')

@@ -289,6 +289,30 @@ test_unlisted_subject_allowed if portcullis.allow with input as {"identity": {"s
       ],
     );
     assert.ok(!detail.text.includes('wasm"'), 'bundle listing carries no wasm blob');
+
+    const history = await h.request('GET', '/v1/bundles/roll/activations', { token: admin });
+    assert.equal(history.status, 200, history.text);
+    const items = (
+      history.body as {
+        items: {
+          version: number;
+          previous_version: number | null;
+          digest: string;
+          activated_by: string;
+        }[];
+      }
+    ).items;
+    assert.deepEqual(
+      items.map((a) => [a.version, a.previous_version]),
+      [
+        [1, 2],
+        [2, 1],
+        [1, null],
+      ],
+      'every activation, the rollback included, is on record newest first',
+    );
+    assert.equal(items[0].digest, p1.digest);
+    assert.equal(items[0].activated_by, 'alice@example.com');
   });
 
   it('activating a version that does not exist is 404 and leaves the pointer alone', async () => {

@@ -34,7 +34,7 @@ export class ActivateBundleVersionUseCase {
     const target = versions.find((v) => v.version === cmd.version);
     if (!target) throw new NotFoundError(`bundle ${cmd.bundle} has no version ${cmd.version}`);
     const at = Date.now();
-    await this.bundles.setActive(cmd.bundle, cmd.version, cmd.principal.subject, at);
+    await this.bundles.setActive(cmd.bundle, cmd.version, target.digest, cmd.principal.subject, at);
     this.logger.info('bundle version activated', {
       bundle: cmd.bundle,
       version: cmd.version,
