@@ -44,6 +44,14 @@ if (lint) {
     '--max-warnings=0',
     '.',
   ]);
+  process.stderr.write('[test] prettier --check, opa fmt ...\n');
+  run(process.execPath, [
+    join(ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    '--check',
+    '--log-level=warn',
+    '.',
+  ]);
+  run(tools.opa, ['fmt', '--fail', '--list', 'rego']);
 }
 if (!only) {
   process.stderr.write('[test] opa check + opa test rego/ ...\n');
