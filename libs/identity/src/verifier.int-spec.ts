@@ -300,3 +300,62 @@ describe('TokenVerifier configuration', () => {
     );
   });
 });
+
+describe('TokenVerifier cache', () => {
+  let issuer: TokenIssuer;
+  before(async () => {
+    issuer = new TokenIssuer({ port: await freePort(), audience: AUDIENCE });
+    await issuer.start();
+  });
+  after(() => issuer.stop());
+
+  it('a cached token stops being accepted when it expires', async () => {
+    const verifier = new TokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      clockToleranceSec: 0,
+    });
+    const token = await issuer.mint({ sub: 'short-lived', ttl: 2 });
+    assert.equal((await verifier.verify(token)).subject, 'short-lived');
+    assert.equal(verifier.cachedTokens, 1);
+    await new Promise((r) => setTimeout(r, 2100));
+    await rejectsWith(verifier.verify(token), 'token_expired');
+    assert.equal(verifier.cachedTokens, 0);
+  });
+
+  it('a token differing from a cached one only in its signature is still rejected', async () => {
+    const verifier = new TokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE });
+    const token = await issuer.mint({ sub: 'reader' });
+    await verifier.verify(token);
+    const [h, p, sig] = token.split('.');
+    const flipped = `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
+    await rejectsWith(verifier.verify(flipped), 'signature_invalid');
+  });
+
+  it('the cache holds at most cacheMaxEntries tokens, and 0 turns it off', async () => {
+    const bounded = new TokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      cacheMaxEntries: 2,
+    });
+    for (const sub of ['a', 'b', 'c']) await bounded.verify(await issuer.mint({ sub }));
+    assert.equal(bounded.cachedTokens, 2);
+    const off = new TokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      cacheMaxEntries: 0,
+    });
+    await off.verify(await issuer.mint({ sub: 'a' }));
+    assert.equal(off.cachedTokens, 0);
+  });
+
+  it('a cached identity cannot be altered by one caller for the next', async () => {
+    const verifier = new TokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE });
+    const token = await issuer.mint({ sub: 'reader', claims: { roles: ['crm-reader'] } });
+    const first = await verifier.verify(token);
+    assert.throws(() => {
+      first.claims.roles = ['crm-admin'];
+    }, TypeError);
+    assert.deepEqual((await verifier.verify(token)).claims.roles, ['crm-reader']);
+  });
+});

@@ -39,6 +39,17 @@ export interface TokenVerifierOptions {
   maxTokenLength?: number;
   /** Timeout for JWKS and discovery fetches, in ms (default 5000). */
   fetchTimeoutMs?: number;
+  /**
+   * How many verified tokens to remember (default 10000; 0 turns the cache off). A cached token
+   * is accepted again without a signature check until it expires or `cacheTtlMs` passes,
+   * whichever comes first; only the exact same token string hits.
+   */
+  cacheMaxEntries?: number;
+  /**
+   * Longest time a verification is reused (default 60000 ms). It bounds how long a token signed
+   * by a key that was since removed from the JWKS is still accepted.
+   */
+  cacheTtlMs?: number;
 }
 
 /** A verified token, as the policy input's `identity`. */
@@ -62,6 +73,10 @@ export class TokenVerifier {
   private readonly audiences: string[];
   private readonly clockTolerance: number;
   private readonly maxLength: number;
+  private readonly cacheMax: number;
+  private readonly cacheTtlMs: number;
+  /** Insertion-ordered, so the first key is the least recently used. */
+  private readonly cache = new Map<string, { identity: VerifiedIdentity; until: number }>();
   private keys: JWTVerifyGetKey | null = null;
   private keysPromise: Promise<JWTVerifyGetKey> | null = null;
   private discoveryFailure: { error: AuthenticationError; until: number } | null = null;
@@ -76,6 +91,8 @@ export class TokenVerifier {
     if (this.audiences.length === 0) throw new Error('at least one audience is required');
     this.clockTolerance = Math.min(opts.clockToleranceSec ?? 30, 300);
     this.maxLength = opts.maxTokenLength ?? 8192;
+    this.cacheMax = opts.cacheMaxEntries ?? 10_000;
+    this.cacheTtlMs = opts.cacheTtlMs ?? 60_000;
   }
 
   /** Extracts the token from an Authorization header value, or throws token_missing/malformed. */
@@ -97,6 +114,11 @@ export class TokenVerifier {
     return m[1];
   }
 
+  /** How many verified tokens are remembered right now (for metrics and tests). */
+  get cachedTokens(): number {
+    return this.cache.size;
+  }
+
   async verify(token: string): Promise<VerifiedIdentity> {
     if (token.length > this.maxLength) {
       throw new AuthenticationError(
@@ -104,6 +126,28 @@ export class TokenVerifier {
         `token longer than ${this.maxLength} characters`,
       );
     }
+    const cached = this.cache.get(token);
+    if (cached) {
+      this.cache.delete(token);
+      if (Date.now() < cached.until) {
+        this.cache.set(token, cached);
+        return cached.identity;
+      }
+      // Past its reuse window: verify again from scratch (and fail if it has expired).
+    }
+    const identity = await this.verifyUncached(token);
+    if (this.cacheMax > 0) {
+      // Reused only while exp (without clock tolerance) has not passed, at most cacheTtlMs.
+      const until = Math.min(identity.expiresAt.getTime(), Date.now() + this.cacheTtlMs);
+      this.cache.set(token, { identity, until });
+      if (this.cache.size > this.cacheMax) {
+        this.cache.delete(this.cache.keys().next().value!);
+      }
+    }
+    return identity;
+  }
+
+  private async verifyUncached(token: string): Promise<VerifiedIdentity> {
     if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
       throw new AuthenticationError(
         'token_malformed',
@@ -154,13 +198,16 @@ export class TokenVerifier {
     ) {
       throw new AuthenticationError('token_not_yet_valid', 'token iat is in the future');
     }
-    return {
+    // Frozen: a cached identity is shared by every call that presents the same token.
+    return Object.freeze({
       subject: payload.sub,
       issuer: payload.iss!,
-      audience: Array.isArray(payload.aud) ? payload.aud : payload.aud ? [payload.aud] : [],
-      claims: { ...payload },
+      audience: Object.freeze(
+        Array.isArray(payload.aud) ? payload.aud : payload.aud ? [payload.aud] : [],
+      ) as string[],
+      claims: Object.freeze({ ...payload }),
       expiresAt: new Date(payload.exp! * 1000),
-    };
+    });
   }
 
   /**
