@@ -1,7 +1,8 @@
 // `npm start`: the whole Portcullis stack on one machine, on its embedded defaults.
 //   nats-server (JetStream, .data/nats) :4222 → dev issuer :8900 → sample upstream :8901
 //   → control plane (SQLite .data/control-plane.db) :8700 → enforcer :8800 (admin :8801)
-// then uploads and activates rego/ as bundle `default` and prints what to try.
+// then uploads and activates rego/ as bundle `default` (unless the active version was built from
+// exactly the same files, as on a restart with unchanged rego/) and prints what to try.
 // Ctrl-C stops everything in reverse order. If any process dies, everything stops and this
 // exits non-zero with that process's last lines.
 // Options: --rego=<dir> uploads another policy folder instead of rego/; --no-build skips the
@@ -237,9 +238,7 @@ function readBundle(dir) {
   return { modules, data };
 }
 
-async function main() {
-  const tools = bootstrap({ compile: BUILD });
-
+async function refuseBusyPorts() {
   const busy = [];
   for (const [name, port] of Object.entries(PORTS))
     if (!(await portFree(port))) busy.push(`${port} (${name})`);
@@ -249,6 +248,44 @@ async function main() {
     );
     process.exit(1);
   }
+}
+
+/** Deep equality of JSON values (object key order ignored). */
+function sameJson(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => k in b && sameJson(a[k], b[k]));
+}
+
+/**
+ * The active version of the bundle when it was built from exactly these modules and data, else
+ * null. A restart with unchanged rego/ then reuses it instead of piling up identical versions
+ * (each upload is a new immutable version, whatever its content).
+ */
+async function unchangedActiveVersion(modules, data, token) {
+  const bundle = await json('GET', `${CONTROL_PLANE}/v1/bundles/${BUNDLE}`, undefined, token);
+  const active = bundle.status === 200 ? bundle.body?.active_version : null;
+  if (typeof active !== 'number') return null;
+  const detail = await json(
+    'GET',
+    `${CONTROL_PLANE}/v1/bundles/${BUNDLE}/versions/${active}`,
+    undefined,
+    token,
+  );
+  if (detail.status !== 200) return null;
+  const same =
+    sameJson(detail.body?.modules, modules) && sameJson(detail.body?.data ?? {}, data ?? {});
+  return same ? { version: active, digest: detail.body.digest } : null;
+}
+
+async function main() {
+  // Before the build, which can take a while: a second `npm start` should fail at once.
+  await refuseBusyPorts();
+  const tools = bootstrap({ compile: BUILD });
+  await refuseBusyPorts();
   mkdirSync(join(DATA, 'nats'), { recursive: true });
 
   const node = (entry, env) => [
@@ -328,22 +365,34 @@ async function main() {
   const { modules, data } = existsSync(REGO_DIR) ? readBundle(REGO_DIR) : { modules: {} };
   if (Object.keys(modules).length === 0)
     return fail(`${regoName}/ holds no .rego files: nothing to upload`);
-  say(`uploading ${Object.keys(modules).length} files from ${regoName}/ as bundle "${BUNDLE}" ...`);
-  const upload = await json(
-    'POST',
-    `${CONTROL_PLANE}/v1/bundles/${BUNDLE}/versions`,
-    { modules, ...(data === undefined ? {} : { data }), activate: true },
-    admin,
-  );
-  if (upload.status !== 201) {
-    const errors = Array.isArray(upload.body?.errors)
-      ? upload.body.errors
-          .map((e) => `  ${e.file}:${e.row}:${e.col}: ${e.code}: ${e.message}`)
-          .join('\n')
-      : upload.text;
-    return fail(`the control plane rejected ${regoName}/ (HTTP ${upload.status}):\n${errors}`);
+  let version;
+  let digest;
+  const unchanged = await unchangedActiveVersion(modules, data, admin);
+  if (unchanged) {
+    ({ version, digest } = unchanged);
+    say(
+      `${regoName}/ is unchanged since bundle "${BUNDLE}" version ${version}, which is active: not uploading it again`,
+    );
+  } else {
+    say(
+      `uploading ${Object.keys(modules).length} files from ${regoName}/ as bundle "${BUNDLE}" ...`,
+    );
+    const upload = await json(
+      'POST',
+      `${CONTROL_PLANE}/v1/bundles/${BUNDLE}/versions`,
+      { modules, ...(data === undefined ? {} : { data }), activate: true },
+      admin,
+    );
+    if (upload.status !== 201) {
+      const errors = Array.isArray(upload.body?.errors)
+        ? upload.body.errors
+            .map((e) => `  ${e.file}:${e.row}:${e.col}: ${e.code}: ${e.message}`)
+            .join('\n')
+        : upload.text;
+      return fail(`the control plane rejected ${regoName}/ (HTTP ${upload.status}):\n${errors}`);
+    }
+    ({ version, digest } = upload.body);
   }
-  const { version, digest } = upload.body;
   say(
     `bundle ${BUNDLE} version ${version} active (sha256 ${String(digest).slice(0, 12)}…); waiting for the enforcer ...`,
   );

@@ -49,7 +49,14 @@ export class AppProcess {
     return [...this.tail];
   }
 
+  /**
+   * Starts the child; after {@link stop} it may be called again (a restart with the same
+   * command and environment). Output of earlier runs stays in {@link output}.
+   */
   async start(timeoutMs = 30_000): Promise<void> {
+    if (this.child && !this.exitInfo) throw new Error(`${this.opts.name} is already running`);
+    this.listening = null;
+    this.exitInfo = null;
     const child = spawn(this.opts.command, this.opts.args, {
       cwd: this.opts.cwd,
       env: this.opts.env,
@@ -127,6 +134,15 @@ export class AppProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Kills the child with SIGKILL (a crash: no shutdown hooks run) and waits until it is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || this.exitInfo) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
   }
 
   /** An Error naming this app, carrying its last output lines. */

@@ -5,9 +5,10 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import { NATS_NAMES, parseEnforcerStatus, type EnforcerStatus } from '@portcullis/contracts';
-import { NatsServerProcess, REPO_ROOT, freePort, toolPath, waitFor } from '@portcullis/testing';
+import { REPO_ROOT, freePort, toolPath, waitFor } from '@portcullis/testing';
 import { createSampleUpstream } from '../../apps/sample-upstream/src/sample-upstream.server';
 import { AppProcess } from './app-process';
+import { NatsNode } from './nats-node';
 import { ScratchDatabase } from './postgres';
 
 const ENTRY = {
@@ -71,7 +72,8 @@ export class Stack {
   private readonly apps: AppProcess[] = [];
   private nc: NatsConnection | null = null;
   private adminTokenCache: { token: string; until: number } | null = null;
-  nats!: NatsServerProcess;
+  /** The stack's nats-server; `restartNats()` restarts it on the same port and store. */
+  nats!: NatsNode;
   upstream!: StackUpstream;
   issuerUrl = '';
   controlPlaneUrl = '';
@@ -105,7 +107,7 @@ export class Stack {
   }
 
   private async boot(): Promise<void> {
-    this.nats = await NatsServerProcess.start();
+    this.nats = await NatsNode.start();
     this.upstream = await this.startUpstream();
     writeFileSync(
       this.connectionsFile,
@@ -137,6 +139,12 @@ export class Stack {
       AUTH_ISSUER: this.issuerUrl,
       OPA_BIN: toolPath('opa'),
     });
+    await this.startControlPlane();
+
+    if (this.opts.enforcer !== false) await this.startEnforcer();
+  }
+
+  private async startControlPlane(): Promise<void> {
     await this.controlPlane.start(60_000);
     await waitFor(
       async () => (await fetch(`${this.controlPlaneUrl}/readyz`)).status === 200,
@@ -145,8 +153,35 @@ export class Stack {
     ).catch((err: unknown) => {
       throw this.controlPlane.failure(String(err));
     });
+  }
 
-    if (this.opts.enforcer !== false) await this.startEnforcer();
+  /** Stops the control plane (SIGTERM, as a deploy would); {@link resumeControlPlane} starts it again. */
+  async haltControlPlane(): Promise<void> {
+    await this.controlPlane.stop();
+  }
+
+  /** Kills the control plane with SIGKILL: a crash, with whatever it had in hand unacknowledged. */
+  async crashControlPlane(): Promise<void> {
+    await this.controlPlane.kill();
+  }
+
+  /** Starts the control plane again with the same port, store and configuration; waits for /readyz. */
+  async resumeControlPlane(): Promise<void> {
+    await this.startControlPlane();
+  }
+
+  /** Stops nats-server; {@link resumeNats} starts it again on the same port and store. */
+  async haltNats(): Promise<void> {
+    if (this.nc) {
+      const nc = this.nc;
+      this.nc = null;
+      await nc.close().catch(() => undefined);
+    }
+    await this.nats.halt();
+  }
+
+  async resumeNats(): Promise<void> {
+    await this.nats.resume();
   }
 
   private async startUpstream(): Promise<StackUpstream> {

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, toolPath, waitFor } from '@portcullis/testing';
+
+/**
+ * A real nats-server with JetStream that an e2e stack can restart: `restart()` stops it
+ * (SIGTERM, the way an operator or systemd restarts it) and starts it again on the SAME port
+ * with the SAME store directory, so streams, consumers and KV survive and clients reconnect to
+ * the URL they already have. `stop()` ends it for good and removes the store.
+ * (`NatsServerProcess` in @portcullis/testing picks a new store per start and cannot restart.)
+ */
+export class NatsNode {
+  private child: ChildProcess | null = null;
+  private stderr = '';
+
+  private constructor(
+    readonly port: number,
+    readonly storeDir: string,
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<NatsNode> {
+    const node = new NatsNode(await freePort(), mkdtempSync(join(tmpdir(), 'portcullis-nats-')));
+    try {
+      await node.spawn();
+    } catch (err) {
+      rmSync(node.storeDir, { recursive: true, force: true });
+      throw err;
+    }
+    return node;
+  }
+
+  /** Stops the server and starts it again on the same port and store. */
+  async restart(): Promise<void> {
+    await this.halt();
+    await this.spawn();
+  }
+
+  /** Stops the server (it can be started again with {@link resume}). */
+  async halt(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Starts the server again after {@link halt}. */
+  async resume(): Promise<void> {
+    await this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    await this.halt();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+
+  private async spawn(): Promise<void> {
+    this.stderr = '';
+    const child = spawn(
+      toolPath('nats-server'),
+      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.child = child;
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-8192);
+    });
+    // If the test process dies without running its `after` hooks, take the server with it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
+    // If the server exits (say the port is taken), the wait ends with its stderr in the message.
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve, reject) => {
+          if (child.exitCode !== null)
+            return reject(new Error(`nats-server exited: ${this.stderr}`));
+          const s = connect(this.port, '127.0.0.1', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      15_000,
+      `nats-server on port ${this.port}`,
+    );
+  }
+}
