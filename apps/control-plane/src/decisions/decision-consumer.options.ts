@@ -6,9 +6,18 @@
 export interface DecisionConsumerOptions {
   /** Most events written to the database in one statement (and pulled from NATS at a time). */
   batchSize: number;
+  /**
+   * How long one pull request stays open waiting for events (at least 1000 ms). It bounds how
+   * long a graceful stop waits for the pull in flight to run out.
+   */
+  fetchExpiresMs: number;
   /** How long a partial batch waits for more events before it is written (adds at most this latency). */
   lingerMs: number;
-  /** JetStream `ack_wait`: an event not acknowledged within this is redelivered (to any replica). */
+  /**
+   * JetStream `ack_wait`: an event not acknowledged within this is redelivered (to any replica).
+   * It is how long the events a crashed replica held wait before another stores them; a write
+   * slower than this only causes a redelivery that the primary key turns into a no-op.
+   */
   ackWaitMs: number;
   /**
    * JetStream `max_deliver`. With the retry back-off below, 100 deliveries cover about 1.5 hours
@@ -28,8 +37,9 @@ export interface DecisionConsumerOptions {
 
 export const DEFAULT_DECISION_CONSUMER_OPTIONS: DecisionConsumerOptions = {
   batchSize: 256,
+  fetchExpiresMs: 1000,
   lingerMs: 5,
-  ackWaitMs: 30_000,
+  ackWaitMs: 10_000,
   maxDeliver: 100,
   maxAckPending: 4096,
   retryMinMs: 1000,

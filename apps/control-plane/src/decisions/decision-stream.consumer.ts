@@ -8,6 +8,7 @@ import {
   ReplayPolicy,
   jetstream,
   jetstreamManager,
+  type Consumer,
   type ConsumerMessages,
   type ConsumerUpdateConfig,
   type JetStreamManager,
@@ -47,7 +48,7 @@ export class DecisionStreamConsumer implements Component {
   private state: Health = { state: 'starting' };
   private stopping = false;
   private jsm: JetStreamManager | undefined;
-  private messages: ConsumerMessages | undefined;
+  private consumer: Consumer | undefined;
   private loop: Promise<void> | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private lagPoll: Promise<void> | undefined;
@@ -68,23 +69,26 @@ export class DecisionStreamConsumer implements Component {
   async start(): Promise<void> {
     if (this.loop) return;
     this.stopping = false;
-    let messages: ConsumerMessages;
     try {
       this.jsm = await jetstreamManager(this.nc);
       await this.ensureConsumer(this.jsm);
-      messages = await this.subscribe();
+      this.consumer = await this.bind();
     } catch (err) {
       this.state = { state: 'failed', detail: `cannot consume decisions: ${errorMessage(err)}` };
       throw err;
     }
     this.state = { state: 'ok' };
-    this.loop = this.run(messages);
+    this.loop = this.run();
     this.lagTimer = setInterval(() => this.pollLagOnce(), this.options.lagPollMs);
     this.lagTimer.unref();
     this.pollLagOnce();
   }
 
-  /** Stops pulling, finishes (writes and acknowledges) the batch in hand, then returns. */
+  /**
+   * Stops pulling: lets the pull request in flight run out (at most `fetchExpiresMs`), writes and
+   * acknowledges what it delivered, then returns. Abandoning an open pull request instead would
+   * strand what the server still delivers into it until `ack_wait` passes.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
@@ -93,7 +97,6 @@ export class DecisionStreamConsumer implements Component {
       clearTimeout(this.restartTimer.timer);
       this.restartTimer.wake();
     }
-    this.messages?.stop();
     await this.loop;
     await this.lagPoll;
     this.loop = undefined;
@@ -133,39 +136,34 @@ export class DecisionStreamConsumer implements Component {
     }
   }
 
-  private async subscribe(): Promise<ConsumerMessages> {
-    const consumer = await jetstream(this.nc).consumers.get(
-      NATS_NAMES.decisionStream,
-      NATS_NAMES.decisionConsumer,
-    );
-    // Stop (rather than wait forever) if the consumer or stream is deleted, so we re-create it.
-    const messages = await consumer.consume({
-      max_messages: this.options.batchSize,
-      abort_on_missing_resource: true,
-    });
-    this.messages = messages;
-    if (this.stopping) messages.stop();
-    return messages;
+  private bind(): Promise<Consumer> {
+    return jetstream(this.nc).consumers.get(NATS_NAMES.decisionStream, NATS_NAMES.decisionConsumer);
   }
 
-  private async run(first: ConsumerMessages): Promise<void> {
-    let messages: ConsumerMessages | undefined = first;
+  /**
+   * Pulls in bounded fetches (up to `batchSize` events, open at most `fetchExpiresMs`) rather
+   * than an endless `consume()`: when stopping, the fetch in flight simply runs out and nothing
+   * is left delivered-but-unseen, so a restart or a rolling upgrade strands no event.
+   */
+  private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        messages ??= await this.subscribe();
-        if (this.state.state === 'degraded' && this.state.detail?.startsWith('not consuming'))
-          this.state = { state: 'ok' };
-        await this.consumeBatches(messages);
-        if (!this.stopping) {
-          this.state = { state: 'degraded', detail: 'not consuming: subscription ended' };
-          this.log.warn('decision subscription ended; re-subscribing');
+        this.consumer ??= await this.bind();
+        while (!this.stopping) {
+          const messages = await this.consumer.fetch({
+            max_messages: this.options.batchSize,
+            expires: this.options.fetchExpiresMs,
+          });
+          if (this.state.state === 'degraded' && this.state.detail?.startsWith('not consuming'))
+            this.state = { state: 'ok' };
+          await this.consumeBatches(messages);
         }
       } catch (err) {
         if (this.stopping) break;
         this.state = { state: 'degraded', detail: `not consuming: ${errorMessage(err)}` };
         this.log.warn('decision subscription failed; retrying', { error: errorMessage(err) });
       }
-      messages = undefined;
+      this.consumer = undefined;
       if (this.stopping) break;
       await this.pause(this.options.restartDelayMs);
       if (this.stopping) break;
