@@ -61,15 +61,22 @@ export function splitSchema(databaseUrl: string): { url: string; schema: string 
   return { url: u.toString(), schema };
 }
 
-/** Creates the SQLite file's directory, connects and applies pending migrations. */
-export async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
+/**
+ * Creates the SQLite file's directory, connects and applies pending migrations, reporting each
+ * applied migration's name to `onMigrated` (so an upgrade leaves a trace in the log).
+ */
+export async function openDataSource(
+  options: DataSourceOptions,
+  onMigrated: (names: string[]) => void = () => undefined,
+): Promise<DataSource> {
   if (options.type === 'better-sqlite3' && options.database !== ':memory:') {
     mkdirSync(dirname(options.database), { recursive: true });
   }
   const dataSource = new DataSource(options);
   await dataSource.initialize();
   try {
-    await dataSource.runMigrations({ transaction: 'each' });
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    onMigrated(applied.map((m) => m.name));
   } catch (err) {
     await dataSource.destroy();
     throw err;

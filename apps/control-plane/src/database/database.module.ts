@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
+import { Logger } from '@portcullis/platform';
 import { dataSourceOptions, openDataSource } from './data-source';
 
 /**
@@ -10,15 +11,21 @@ import { dataSourceOptions, openDataSource } from './data-source';
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [CONTROL_PLANE_CONFIG],
-      useFactory: (config: ControlPlaneConfig) => ({
+      inject: [CONTROL_PLANE_CONFIG, Logger],
+      useFactory: (config: ControlPlaneConfig, logger: Logger) => ({
         ...dataSourceOptions(config.databaseUrl),
         // Boot fails fast with the database's own message; a supervisor restarts us if needed.
         retryAttempts: 1,
+        portcullisLogger: logger,
       }),
       dataSourceFactory: async (options) => {
         if (!options) throw new Error('database options missing');
-        return openDataSource(options);
+        const logger = (options as typeof options & { portcullisLogger: Logger }).portcullisLogger;
+        return openDataSource(options, (applied) => {
+          if (applied.length > 0) {
+            logger.child('database').info('database migrations applied', { migrations: applied });
+          }
+        });
       },
     }),
   ],
