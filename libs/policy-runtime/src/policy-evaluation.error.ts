@@ -7,6 +7,7 @@ export const POLICY_ERROR_CODES = [
   'missing_entrypoint', // the module was not built with `-e portcullis/decision`
   'missing_builtin', // the module imports a builtin neither the SDK nor the runtime provides
   'invalid_input', // the input (or data) cannot be serialized to JSON
+  'data_too_large', // the bundle's data exceeds LoadPolicyOptions.maxDataBytes
   'memory_exhausted', // evaluation needed more WASM memory than the configured maximum
   'builtin_error', // a builtin failed and strict builtin errors are on
   'evaluation_aborted', // the module aborted or trapped (e.g. conflicting rule values)

@@ -140,4 +140,100 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
     assert.throws(() => policy.evaluate(cyclic), isPolicyError('invalid_input'));
     assert.throws(() => policy.evaluate({ n: 1n }), isPolicyError('invalid_input'));
   });
+
+  void it('an instance answers like a fresh one after thousands of aborted evaluations', async () => {
+    // Each abort unwinds past the module's stack-pointer restore; before instances were replaced
+    // on failure, the 512th abort of this policy broke every later evaluation.
+    const wasm = compileWasm({
+      'p.rego': `package portcullis
+
+f(x) := y if { y := g(x) }
+g(x) := 1 if x.a
+g(x) := 2 if x.b
+decision := {"allow": true, "v": [f(z) | some z in input.items], "team": data.team}
+`,
+    });
+    const policy = await loadPolicy(wasm, { team: 'crm' });
+    const conflicting = { items: [{ a: true }, { a: true, b: true }] };
+    for (let i = 0; i < 2000; i++) {
+      assert.throws(() => policy.evaluate(conflicting), isPolicyError('evaluation_aborted'));
+    }
+    const good = { items: [{ a: true }, { b: true }] };
+    const fresh = await loadPolicy(wasm, { team: 'crm' });
+    assert.deepEqual(policy.evaluate(good), fresh.evaluate(good));
+    assert.deepEqual(policy.evaluate(good), { allow: true, v: [1, 2], team: 'crm' });
+    assert.equal(policy.instanceResets, 2000);
+  });
+
+  void it('an allocation bomb fails with memory_exhausted and its memory is given back every time', async () => {
+    const wasm = compileWasm({
+      'p.rego': `package portcullis
+
+decision := {"allow": count(big) > 0} if input.bomb
+decision := {"allow": true, "echo": input.x} if not input.bomb
+big := [[i, "padding padding padding"] | some i in numbers.range(1, input.n)]
+`,
+    });
+    const policy = await loadPolicy(wasm, {}, { initialMemoryPages: 32, maxMemoryPages: 512 });
+    const initialBytes = policy.memoryBytes;
+    const rssBefore = process.memoryUsage().rss;
+    for (let i = 0; i < 30; i++) {
+      assert.throws(
+        () => policy.evaluate({ bomb: true, n: 100_000_000 }),
+        isPolicyError('memory_exhausted'),
+      );
+      assert.equal(policy.memoryBytes, initialBytes, 'the grown memory was released');
+      assert.deepEqual(policy.evaluate({ x: i }), { allow: true, echo: i });
+    }
+    // 30 bombs of 32 MiB each: if instances were kept alive this would be ~1 GiB.
+    const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    assert.ok(grownMiB < 256, `process grew by ${grownMiB.toFixed(0)} MiB over 30 bombs`);
+  });
+
+  void it('policy data over maxDataBytes is refused at once with data_too_large', async () => {
+    const data = { blob: 'x'.repeat(2 * 1024 * 1024) };
+    const started = Date.now();
+    await assert.rejects(
+      loadPolicy(allowAdmins, data, { maxDataBytes: 1024 * 1024 }),
+      (err: unknown) =>
+        isPolicyError('data_too_large')(err) && /2097163 bytes.*at most 1048576/.test(String(err)),
+    );
+    assert.ok(Date.now() - started < 1000);
+    const fits = await loadPolicy(allowAdmins, { team: 'big', blob: data.blob });
+    assert.deepEqual(fits.evaluate({ roles: ['admin'] }), { allow: true, reasons: ['team big'] });
+  });
+
+  void it('policy data that does not fit under the memory limit fails at load saying so', async () => {
+    const users = Array.from({ length: 20_000 }, (_, i) => ({ name: `user-${i}`, tags: ['a'] }));
+    await assert.rejects(
+      loadPolicy(allowAdmins, { users }, { maxMemoryPages: 64 }),
+      (err: unknown) =>
+        isPolicyError('memory_exhausted')(err) &&
+        /policy data \(\d+ bytes of JSON\) does not fit in the WASM memory limit of 4 MiB/.test(
+          (err as Error).message,
+        ),
+    );
+  });
+
+  void it('deeply nested and very large inputs fail typed or evaluate, and the instance stays correct', async () => {
+    const wasm = compileWasm({
+      'p.rego':
+        'package portcullis\n\ndecision := {"allow": true, "d": input.d, "n": count(input.s)}\n',
+    });
+    const policy = await loadPolicy(wasm, {});
+    let deep: unknown = 1;
+    for (let i = 0; i < 2000; i++) deep = [deep];
+    // Compared as text: assert.deepEqual itself recurses too deep for this value.
+    const nested = policy.evaluate({ d: deep, s: '' }) as { d: unknown; n: number };
+    assert.equal(JSON.stringify(nested.d), JSON.stringify(deep));
+    assert.equal(nested.n, 0);
+    let tooDeep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) tooDeep = [tooDeep];
+    assert.throws(() => policy.evaluate({ d: tooDeep, s: '' }), isPolicyError('invalid_input'));
+    assert.throws(
+      () => policy.evaluate({ d: 0, s: 'x'.repeat(200 * 1024 * 1024) }),
+      isPolicyError('memory_exhausted'),
+    );
+    assert.deepEqual(policy.evaluate({ d: 2, s: 'abc' }), { allow: true, d: 2, n: 3 });
+  });
 });

@@ -121,4 +121,20 @@ describe('decision events', () => {
     const dropped = await metrics.eventsDropped.get();
     assert.equal(dropped.values.find((v) => v.labels.reason === 'shutdown')?.value, 2);
   });
+
+  it('a burst of drops is logged once at its start and once for the rest, accounting for every event', async () => {
+    const metrics = new EnforcerMetrics();
+    const lines: string[] = [];
+    const logger = new Logger('test', 'info', (l) => lines.push(l));
+    const nats = new NatsClient('nats://127.0.0.1:1', 't', metrics, logger);
+    const p = new DecisionPublisher(nats, { enforcerId: 'e1', queueMax: 1 }, metrics, logger);
+    for (let i = 0; i < 1001; i++) p.enqueue(event());
+    const dropLines = () =>
+      lines
+        .filter((l) => l.includes('decision event queue full'))
+        .map((l) => (JSON.parse(l) as { dropped: number }).dropped);
+    assert.deepEqual(dropLines(), [1]);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.deepEqual(dropLines(), [1, 999]);
+  });
 });

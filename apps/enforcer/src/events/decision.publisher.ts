@@ -40,6 +40,10 @@ export class DecisionPublisher implements Component, DecisionSink {
   private lastError: string | null = null;
   private droppedSinceLog = 0;
   private lastDropLog = 0;
+  private dropLogTimer: NodeJS.Timeout | null = null;
+  /** Resolved by stop(): cuts short a retry backoff so that stop() keeps its deadline. */
+  private stopRequested: Promise<void> = new Promise(() => undefined);
+  private requestStop: () => void = () => undefined;
 
   constructor(
     private readonly nats: NatsClient,
@@ -53,6 +57,7 @@ export class DecisionPublisher implements Component, DecisionSink {
 
   async start(): Promise<void> {
     this.running = true;
+    this.stopRequested = new Promise((resolve) => (this.requestStop = resolve));
     this.loop = this.run();
   }
 
@@ -65,7 +70,14 @@ export class DecisionPublisher implements Component, DecisionSink {
     }
     this.running = false;
     this.signal();
-    await this.loop;
+    this.requestStop();
+    // A batch still awaiting acks may finish after the deadline; its events count as dropped
+    // here even if the server stores them (reported conservatively, never double-counted as sent).
+    await Promise.race([
+      this.loop,
+      new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+    ]);
+    this.flushDropLog();
     if (this.queue.length > 0) {
       this.metrics.eventsDropped.inc({ reason: 'shutdown' }, this.queue.length);
       this.logger.error('decision events not published before shutdown', {
@@ -92,13 +104,14 @@ export class DecisionPublisher implements Component, DecisionSink {
       this.metrics.eventsDropped.inc({ reason: 'queue_full' });
       this.droppedSinceLog++;
       // One log line per second at most, carrying the count: never silent, never a log flood.
-      if (Date.now() - this.lastDropLog >= 1000) {
-        this.logger.error('decision event queue full; dropping events', {
-          dropped: this.droppedSinceLog,
-          queue_max: this.opts.queueMax,
-        });
-        this.droppedSinceLog = 0;
-        this.lastDropLog = Date.now();
+      // The first drop of a burst is logged at once; the rest of the burst in one trailing line.
+      if (Date.now() - this.lastDropLog >= 1000) this.flushDropLog();
+      else if (this.dropLogTimer === null) {
+        this.dropLogTimer = setTimeout(
+          () => this.flushDropLog(),
+          1000 - (Date.now() - this.lastDropLog),
+        );
+        this.dropLogTimer.unref();
       }
       return;
     }
@@ -116,6 +129,18 @@ export class DecisionPublisher implements Component, DecisionSink {
       data = Buffer.from(JSON.stringify({ ...scrubbed, input: { ...scrubbed.input, request } }));
     }
     return data;
+  }
+
+  private flushDropLog(): void {
+    if (this.dropLogTimer) clearTimeout(this.dropLogTimer);
+    this.dropLogTimer = null;
+    if (this.droppedSinceLog === 0) return;
+    this.logger.error('decision event queue full; dropping events', {
+      dropped: this.droppedSinceLog,
+      queue_max: this.opts.queueMax,
+    });
+    this.droppedSinceLog = 0;
+    this.lastDropLog = Date.now();
   }
 
   private signal(): void {
@@ -168,7 +193,7 @@ export class DecisionPublisher implements Component, DecisionSink {
         if (this.lastError === null)
           this.logger.warn('decision publish failed; retrying', { error: errorMessage(err) });
         this.lastError = errorMessage(err);
-        await new Promise((r) => setTimeout(r, delay).unref());
+        await Promise.race([new Promise((r) => setTimeout(r, delay).unref()), this.stopRequested]);
         delay = Math.min(delay * 2, 5000);
       }
     }

@@ -2,9 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as connectNats } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   NATS_NAMES,
+  activeBundleKey,
   decisionSubject,
   ensureJetStreamTopology,
   parseDecisionEvent,
@@ -217,6 +218,90 @@ describe('bundle distribution to running and late-starting enforcers (real nats-
     const metrics = await (await fetch(`http://127.0.0.1:${e.adminPort}/metrics`)).text();
     assert.match(metrics, /portcullis_enforcer_bundle_version\{bundle="swaptest"\} 1/);
     assert.match(metrics, /portcullis_enforcer_bundle_load_failures_total\{bundle="swaptest"\} 1/);
+  });
+
+  it('an activation storm ends on the last activated pointer and every call in between is decided by a loaded version', async () => {
+    const e = enforcers[0];
+    let stop = false;
+    const statuses: number[] = [];
+    const caller = (async () => {
+      while (!stop) statuses.push((await get(e, '/crm/customers')).status);
+    })();
+    const seen = new Set<number>();
+    e.watcher.onSwap((p) => seen.add(p.version));
+    for (let i = 0; i < 20; i++) await activate(nc, i % 2 === 0 ? v2 : v1);
+    await activate(nc, v2);
+    await waitFor(() => e.watcher.current()?.version === 2, 10_000, 'the last pointer (v2)');
+    // Give a slower, older load every chance to finish after the newest one and overwrite it.
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    await caller;
+    assert.equal(e.watcher.current()?.version, 2);
+    assert.equal(e.watcher.status().last_error, null);
+    assert.ok(statuses.length > 0);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200 && s !== 403),
+      [],
+      'every call was decided by a loaded policy',
+    );
+    await activate(nc, v1);
+    await waitFor(() => e.watcher.current()?.version === 1, 10_000, 'back to v1');
+  });
+
+  it('a pointer whose artifacts arrive after it is retried and loads once they are there', async () => {
+    const e = enforcers[0];
+    const wasm = compileRego({ 'policy.rego': denyAll });
+    // Compute the pointer without storing it, then activate before uploading.
+    const scratch = await connectNats({ servers: nats.url });
+    const v7 = {
+      ...(await uploadVersion(scratch, 'scratch-bundle', 7, wasm)),
+      bundle: 'swaptest',
+    };
+    await scratch.close();
+    await activate(nc, v7);
+    await waitFor(
+      () => e.watcher.status().last_error?.version === 7,
+      10_000,
+      'missing artifacts reported',
+    );
+    assert.match(e.watcher.status().last_error?.message ?? '', /not found/);
+    assert.equal(e.watcher.current()?.version, 1, 'the previous policy keeps deciding');
+    await uploadVersion(nc, 'swaptest', 7, wasm);
+    await waitFor(() => e.watcher.current()?.version === 7, 15_000, 'version 7 after upload');
+    assert.equal(e.watcher.status().last_error, null, 'the error is cleared on success');
+    assert.equal((await get(e, '/crm/customers')).status, 403);
+  });
+
+  it('a pointer that names another bundle is ignored and the active policy stays', async () => {
+    const e = enforcers[0];
+    const topo = await ensureJetStreamTopology(nc);
+    await topo.bundles.put(activeBundleKey('swaptest'), JSON.stringify({ ...v1, bundle: 'other' }));
+    await waitFor(
+      () => /another|names bundle "other"/.test(e.watcher.status().last_error?.message ?? ''),
+      10_000,
+      'the foreign pointer noticed',
+    );
+    assert.equal(e.watcher.current()?.version, 7);
+    await activate(nc, v1);
+    await waitFor(() => e.watcher.current()?.version === 1, 10_000, 'v1 after the foreign pointer');
+  });
+
+  it('after the bundle bucket is deleted and re-created, new activations are followed', async () => {
+    const e = enforcers[0];
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(`KV_${NATS_NAMES.bundlePointersBucket}`);
+    // The enforcer keeps its policy while the bucket is gone.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(e.watcher.current()?.version, 1);
+    await ensureJetStreamTopology(nc);
+    // Revision 1 of the new bucket: lower than every revision the enforcer applied before.
+    await activate(nc, v2);
+    await waitFor(
+      () => e.watcher.current()?.version === 2,
+      20_000,
+      'version 2 from the re-created bucket',
+    );
+    assert.equal((await get(e, '/crm/customers')).status, 403);
   });
 
   it('fail-open mode lets calls through without a policy but marks and counts every one', async () => {

@@ -51,6 +51,15 @@ export class BundleWatcher implements Component, PolicySource {
   private stopWatch: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private readonly swapListeners: ((p: ActivePolicy) => void)[] = [];
+  /** Newest pointer seen and not yet applied; only the newest is ever loaded (latest wins). */
+  private pending: { entry: KvWatchEntry; artifacts: ObjectStore } | null = null;
+  private applying = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = 1000;
+  /** Revision whose failure was already logged and counted (retries of it are not re-counted). */
+  private failedRevision = 0;
+  /** Creation time of the bucket being watched: a re-created bucket restarts its revisions at 1. */
+  private bucketCreated: string | null = null;
 
   constructor(
     private readonly nats: NatsClient,
@@ -84,6 +93,7 @@ export class BundleWatcher implements Component, PolicySource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.stopWatch?.();
     // The loop may be parked waiting for NATS that never comes; do not wait for it forever.
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000).unref())]);
@@ -125,12 +135,38 @@ export class BundleWatcher implements Component, PolicySource {
         const topo = await ensureJetStreamTopology(nc, this.opts.topology, 'client');
         this.enforcersKv = topo.enforcers;
         await this.reportStatus();
+        const created = String((await topo.bundles.status()).streamInfo.created);
+        if (this.bucketCreated !== null && this.bucketCreated !== created) {
+          // Revisions of a re-created bucket start again at 1; without this every new
+          // activation would look older than the one applied before and be ignored.
+          this.appliedRevision = 0;
+          this.failedRevision = 0;
+          this.logger.warn('bundle bucket was re-created; following its new revisions', {
+            bundle: this.opts.bundle,
+          });
+        }
+        this.bucketCreated = created;
         const watch = await topo.bundles.watch({ key: activeBundleKey(this.opts.bundle) });
         this.stopWatch = () => watch.stop();
         if (this.stopped) watch.stop();
         delay = 250;
-        for await (const entry of watch) {
-          await this.onEntry(entry, topo.artifacts);
+        // A watch on a deleted bucket neither ends nor errors; it just stays silent. Checking
+        // the bucket's identity ends it, and the next round re-creates or re-opens the bucket.
+        const guard = setInterval(() => {
+          topo.bundles.status().then(
+            (st) => {
+              if (String(st.streamInfo.created) !== created) watch.stop();
+            },
+            () => watch.stop(),
+          );
+        }, BUCKET_CHECK_MS);
+        guard.unref();
+        try {
+          for await (const entry of watch) {
+            this.offer(entry, topo.artifacts);
+          }
+        } finally {
+          clearInterval(guard);
         }
         if (this.stopped) return;
         this.logger.warn('bundle watch ended; watching again');
@@ -143,28 +179,74 @@ export class BundleWatcher implements Component, PolicySource {
     }
   }
 
-  private async onEntry(entry: KvWatchEntry, artifacts: ObjectStore): Promise<void> {
+  /**
+   * Queues a pointer for loading. Loads never overlap and only the newest pending pointer is
+   * loaded, so a burst of activations ends on the last one (KV revision order) without loading
+   * every version in between; a pointer that failed is retried with backoff until it loads or
+   * a newer one arrives (its artifacts may still be on their way, or NATS was briefly away).
+   */
+  private offer(entry: KvWatchEntry, artifacts: ObjectStore): void {
     if (entry.revision <= this.appliedRevision) return;
+    if (this.pending && this.pending.entry.revision > entry.revision) return;
+    this.pending = { entry, artifacts };
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    void this.applyPending();
+  }
+
+  private async applyPending(): Promise<void> {
+    if (this.applying) return;
+    this.applying = true;
+    try {
+      while (this.pending && !this.stopped) {
+        const job = this.pending;
+        this.pending = null;
+        const ok = await this.onEntry(job.entry, job.artifacts);
+        if (ok) this.retryDelayMs = 1000;
+        else if (this.pending === null && !this.stopped) this.scheduleRetry(job);
+      }
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private scheduleRetry(job: { entry: KvWatchEntry; artifacts: ObjectStore }): void {
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.pending === null) this.offer(job.entry, job.artifacts);
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** Applies one pointer; false when it failed and is worth retrying. */
+  private async onEntry(entry: KvWatchEntry, artifacts: ObjectStore): Promise<boolean> {
+    if (entry.revision <= this.appliedRevision) return true;
     if (entry.operation !== 'PUT') {
       this.appliedRevision = entry.revision;
       // Deleting the pointer is not a way to disable enforcement: keep the last good policy.
       this.logger.warn('bundle pointer removed; keeping the active policy', {
         bundle: this.opts.bundle,
       });
-      return;
+      return true;
     }
+    let ok = true;
     let pointer: BundlePointer | null = null;
     try {
       pointer = parseBundlePointer(entry.json<unknown>());
       if (pointer.bundle !== this.opts.bundle)
-        throw new Error(`pointer names bundle "${pointer.bundle}"`);
+        throw new WrongBundleError(`pointer names bundle "${pointer.bundle}"; ignored`);
       if (
         this.active &&
         this.active.version === pointer.version &&
         this.active.digest === pointer.digest
       ) {
         this.appliedRevision = entry.revision;
-        return;
+        this.lastError = null;
+        return true;
       }
       const next = await this.fetchAndLoad(pointer, artifacts);
       this.active = next;
@@ -178,17 +260,26 @@ export class BundleWatcher implements Component, PolicySource {
       });
       for (const l of this.swapListeners) l(next);
     } catch (err) {
+      // A pointer naming another bundle will not change by retrying; everything else might.
+      ok = err instanceof WrongBundleError;
       const message = errorMessage(err);
+      const repeated =
+        this.failedRevision === entry.revision && this.lastError?.message === message;
       this.lastError = { version: pointer?.version ?? 0, message, at: new Date().toISOString() };
-      this.metrics.bundleLoadFailures.inc({ bundle: this.opts.bundle });
-      this.logger.error('bundle version not loaded; keeping the previous policy', {
-        bundle: this.opts.bundle,
-        version: pointer?.version ?? null,
-        active_version: this.active?.version ?? null,
-        error: message,
-      });
+      // Retries of the same failure are not counted or logged again: one failed activation, one line.
+      if (!repeated) {
+        this.failedRevision = entry.revision;
+        this.metrics.bundleLoadFailures.inc({ bundle: this.opts.bundle });
+        this.logger.error('bundle version not loaded; keeping the previous policy; retrying', {
+          bundle: this.opts.bundle,
+          version: pointer?.version ?? null,
+          active_version: this.active?.version ?? null,
+          error: message,
+        });
+      }
     }
     await this.reportStatus();
+    return ok;
   }
 
   private async fetchAndLoad(
@@ -230,6 +321,11 @@ export class BundleWatcher implements Component, PolicySource {
     }
   }
 }
+
+class WrongBundleError extends Error {}
+
+/** How often a running watch checks that its bucket still exists (see run()). */
+const BUCKET_CHECK_MS = 2000;
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
