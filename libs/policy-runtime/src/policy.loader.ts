@@ -28,6 +28,9 @@ export interface LoadPolicyOptions {
   maxDataBytes?: number;
 }
 
+/** Default {@link LoadPolicyOptions.maxDataBytes}; the control plane refuses larger uploads. */
+export const DEFAULT_MAX_DATA_BYTES = 4 * 1024 * 1024;
+
 /** Per-call options for LoadedPolicy.evaluate. */
 export interface EvaluateOptions {
   /**
@@ -207,7 +210,7 @@ export async function loadPolicy(
 ): Promise<LoadedPolicy> {
   const initial = options.initialMemoryPages ?? 32;
   const maximum = Math.max(options.maxMemoryPages ?? 2048, initial);
-  const maxDataBytes = options.maxDataBytes ?? 4 * 1024 * 1024;
+  const maxDataBytes = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
   const clock: EvaluationClock = { nowNs: 0n };
   const provided = hostBuiltins(clock, options.strictBuiltinErrors ?? false);
   let module: WasmModule;

@@ -1,4 +1,5 @@
 import { NAME_PATTERN, isObject, type JsonObject } from '@portcullis/contracts';
+import { DEFAULT_MAX_DATA_BYTES } from '@portcullis/policy-runtime';
 import { InvalidRequestError, PayloadTooLargeError } from '../errors/domain.error';
 
 /** Caps on one uploaded version; far above a real policy tree, far below what hurts the compiler. */
@@ -6,7 +7,9 @@ export const BUNDLE_LIMITS = {
   maxModules: 200,
   maxModuleBytes: 512 * 1024,
   maxTotalModuleBytes: 4 * 1024 * 1024,
-  maxDataBytes: 2 * 1024 * 1024,
+  // Below what an enforcer agrees to load (policy-runtime refuses bigger data at load time), so
+  // data that would stall or fail every enforcer is refused here, at upload.
+  maxDataBytes: Math.min(2 * 1024 * 1024, DEFAULT_MAX_DATA_BYTES),
   maxPathLength: 200,
   maxPathDepth: 8,
   /** Nesting of `data`; deeper JSON only serves to exhaust the stack of whatever walks it. */
