@@ -1,38 +1,15 @@
 import 'reflect-metadata';
-import { ConfigError, Logger, errorMessage, redactUrl } from '@portcullis/platform';
+import { Logger, loadConfigOrExit, redactUrl, runMain, stopOnSignals } from '@portcullis/platform';
 import { createControlPlaneApp } from './app.factory';
 import { loadControlPlaneConfig } from './config/control-plane.config';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadControlPlaneConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(() => loadControlPlaneConfig(process.env));
   const logger = new Logger('control-plane', config.logLevel);
   const cp = await createControlPlaneApp(config);
   // Our own handlers rather than Nest's enableShutdownHooks, which re-raises the signal and so
   // exits 143 after a clean shutdown; a supervisor (npm start) should see 0.
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('stopping', { signal });
-      cp.close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error('shutdown failed', { error: errorMessage(err) });
-          process.exit(1);
-        },
-      );
-    });
-  }
+  stopOnSignals(() => cp.close(), logger);
   logger.info('listening', {
     url: cp.url,
     port: cp.port,
@@ -41,7 +18,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  new Logger('control-plane').error('failed to start', { error: errorMessage(err) });
-  process.exit(1);
-});
+runMain('control-plane', main);

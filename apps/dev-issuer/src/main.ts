@@ -4,57 +4,42 @@
 // provider (AUTH_ISSUER) instead. Endpoints: OIDC discovery, JWKS, POST /token
 // `{ "sub", "claims"?, "ttl"?, "aud"? }` → `{ "access_token" }`. The signing key is generated at
 // start and never persisted: restarting it invalidates every token it minted.
-import { ConfigError, EnvReader, Logger, errorMessage } from '@portcullis/platform';
+import { EnvReader, Logger, loadConfigOrExit, runMain, stopOnSignals } from '@portcullis/platform';
 import { TokenIssuer } from '@portcullis/testing';
 
 const DEFAULT_AUDIENCE = ['portcullis-enforcer', 'portcullis-control-plane'];
 
 async function main(): Promise<void> {
   const log = new Logger('dev-issuer');
-  let port: number;
-  let host: string;
-  let audience: string[];
-  let issuerUrl: string | undefined;
-  try {
+  const config = loadConfigOrExit(() => {
     const env = new EnvReader();
-    port = env.port('DEV_ISSUER_PORT', 8900);
-    host = env.string('DEV_ISSUER_HOST', '127.0.0.1');
-    audience = env.list('DEV_ISSUER_AUDIENCE', DEFAULT_AUDIENCE);
-    // Behind a proxy or in a container the advertised issuer differs from the bind address.
-    issuerUrl =
-      env.optionalString('DEV_ISSUER_URL') === undefined ? undefined : env.url('DEV_ISSUER_URL');
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const issuer = new TokenIssuer({ port, host, audience, issuer: issuerUrl });
+    return {
+      port: env.port('DEV_ISSUER_PORT', 8900),
+      host: env.string('DEV_ISSUER_HOST', '127.0.0.1'),
+      audience: env.list('DEV_ISSUER_AUDIENCE', DEFAULT_AUDIENCE),
+      // Behind a proxy or in a container the advertised issuer differs from the bind address.
+      issuerUrl:
+        env.optionalString('DEV_ISSUER_URL') === undefined ? undefined : env.url('DEV_ISSUER_URL'),
+    };
+  });
+  const issuer = new TokenIssuer({
+    port: config.port,
+    host: config.host,
+    audience: config.audience,
+    issuer: config.issuerUrl,
+  });
   await issuer.start();
-  const bound = Number(new URL(issuer.issuer).port) || port;
-  log.info('listening', { port: bound, issuer: issuer.issuer, jwks_url: issuer.jwksUrl, audience });
+  const bound = Number(new URL(issuer.issuer).port) || config.port;
+  log.info('listening', {
+    port: bound,
+    issuer: issuer.issuer,
+    jwks_url: issuer.jwksUrl,
+    audience: config.audience,
+  });
   log.warn(
     'development token issuer: mints any token it is asked for; never use it outside a dev stack',
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    issuer.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error('stop failed', { error: errorMessage(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(() => issuer.stop(), log);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`dev-issuer failed to start: ${errorMessage(err)}\n`);
-  process.exit(1);
-});
+runMain('dev-issuer', main);

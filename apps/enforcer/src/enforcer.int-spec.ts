@@ -18,6 +18,7 @@ import type { EnforcerConfig } from './config/enforcer.config';
 import { createEnforcer, type EnforcerApp } from './enforcer.app';
 import { activate, compileRego, uploadVersion } from '../test/policy-bundle.fixture';
 import { RecordingUpstream } from '../test/upstream.fixture';
+import { testEnforcerConfig } from '../test/enforcer-config.fixture';
 
 const POLICY = `package portcullis
 
@@ -87,12 +88,14 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
     await issuer.start();
     upstream = new RecordingUpstream();
     await upstream.start();
-    const config: EnforcerConfig = {
+    const basics = {
       enforcerId,
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
       bundle: 'proxytest',
+      natsUrl: nats.url,
+      issuer: issuer.issuer,
+      upstreamUrl: upstream.url,
+    };
+    const config: EnforcerConfig = testEnforcerConfig(basics, {
       connections: [
         {
           name: 'crm',
@@ -107,18 +110,10 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
           labels: {},
         },
       ],
-      natsUrl: nats.url,
-      jetStreamReplicas: 1,
-      auth: { issuer: issuer.issuer, audience: ['portcullis-enforcer'] },
-      maxBodyBytes: 1024,
       maxHeaderBytes: 4096,
       requestTimeoutMs: 5000,
       upstreamTimeoutMs: 500,
-      failMode: 'closed',
-      statusIntervalMs: 60_000,
-      eventQueueMax: 1000,
-      logLevel: 'error',
-    };
+    });
     enforcer = createEnforcer(config, { logger: quiet });
     await enforcer.start();
     base = `http://127.0.0.1:${enforcer.proxyPort}`;

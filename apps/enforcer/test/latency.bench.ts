@@ -8,6 +8,7 @@ import { NatsServerProcess, TokenIssuer, waitFor } from '@portcullis/testing';
 import { createEnforcer } from '../src/enforcer.app';
 import { activate, compileRego, uploadVersion } from './policy-bundle.fixture';
 import { RecordingUpstream } from './upstream.fixture';
+import { testEnforcerConfig } from './enforcer-config.fixture';
 
 const POLICY = `package portcullis
 
@@ -61,25 +62,24 @@ async function main(): Promise<void> {
   const upstream = new RecordingUpstream();
   await upstream.start();
   const enforcer = createEnforcer(
-    {
-      enforcerId: 'bench',
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
-      bundle: 'bench',
-      connections: [{ name: 'crm', type: 'http', url: new URL(upstream.url), labels: {} }],
-      natsUrl: nats.url,
-      jetStreamReplicas: 1,
-      auth: { issuer: issuer.issuer, audience: ['portcullis-enforcer'] },
-      maxBodyBytes: 1_048_576,
-      maxHeaderBytes: 16_384,
-      requestTimeoutMs: 30_000,
-      upstreamTimeoutMs: 30_000,
-      failMode: 'closed',
-      statusIntervalMs: 10_000,
-      eventQueueMax: 100_000,
-      logLevel: 'error',
-    },
+    testEnforcerConfig(
+      {
+        enforcerId: 'bench',
+        bundle: 'bench',
+        natsUrl: nats.url,
+        issuer: issuer.issuer,
+        upstreamUrl: upstream.url,
+      },
+      // The production defaults, not the small test limits.
+      {
+        maxBodyBytes: 1_048_576,
+        maxHeaderBytes: 16_384,
+        requestTimeoutMs: 30_000,
+        upstreamTimeoutMs: 30_000,
+        statusIntervalMs: 10_000,
+        eventQueueMax: 100_000,
+      },
+    ),
     { logger: new Logger('bench', 'error', () => undefined) },
   );
   try {

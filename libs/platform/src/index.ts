@@ -1,3 +1,4 @@
 export * from './lifecycle';
 export * from './config';
 export * from './logger';
+export * from './process';

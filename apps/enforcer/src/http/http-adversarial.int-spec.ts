@@ -12,6 +12,7 @@ import type { EnforcerConfig } from '../config/enforcer.config';
 import { createEnforcer, type EnforcerApp } from '../enforcer.app';
 import { activate, compileRego, uploadVersion } from '../../test/policy-bundle.fixture';
 import { RecordingUpstream } from '../../test/upstream.fixture';
+import { testEnforcerConfig } from '../../test/enforcer-config.fixture';
 
 const POLICY = `package portcullis
 
@@ -82,12 +83,14 @@ describe('HTTP adapter under adversarial input (real nats-server, opa, issuer, u
     await new Promise<void>((resolve) => breaking.listen(0, '127.0.0.1', resolve));
     const addr = breaking.address();
     const breakingPort = typeof addr === 'object' && addr ? addr.port : 0;
-    const config: EnforcerConfig = {
+    const basics = {
       enforcerId,
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
       bundle: 'adversarial',
+      natsUrl: nats.url,
+      issuer: issuer.issuer,
+      upstreamUrl: upstream.url,
+    };
+    const config: EnforcerConfig = testEnforcerConfig(basics, {
       connections: [
         { name: 'crm', type: 'http', url: new URL(`${upstream.url}/api/`), labels: {} },
         {
@@ -97,18 +100,10 @@ describe('HTTP adapter under adversarial input (real nats-server, opa, issuer, u
           labels: {},
         },
       ],
-      natsUrl: nats.url,
-      jetStreamReplicas: 1,
-      auth: { issuer: issuer.issuer, audience: ['portcullis-enforcer'] },
-      maxBodyBytes: 1024,
       maxHeaderBytes: 4096,
       requestTimeoutMs: 1000,
       upstreamTimeoutMs: 1000,
-      failMode: 'closed',
-      statusIntervalMs: 60_000,
-      eventQueueMax: 1000,
-      logLevel: 'error',
-    };
+    });
     enforcer = createEnforcer(config, { logger: new Logger('test', 'error', () => undefined) });
     await enforcer.start();
     await activate(

@@ -13,6 +13,7 @@ import { TokenIssuer, freePort, toolPath, waitFor } from '@portcullis/testing';
 import { createEnforcer, type EnforcerApp } from '../enforcer.app';
 import { activate, compileRego, uploadVersion } from '../../test/policy-bundle.fixture';
 import { RecordingUpstream } from '../../test/upstream.fixture';
+import { testEnforcerConfig } from '../../test/enforcer-config.fixture';
 
 const policy = (allow: boolean) => `package portcullis
 
@@ -82,25 +83,16 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
     v2 = await uploadVersion(nc, 'outage', 2, compileRego({ 'policy.rego': policy(false) }));
     await nc.close();
     enforcer = createEnforcer(
-      {
-        enforcerId: 'itest-outage',
-        host: '127.0.0.1',
-        port: 0,
-        adminPort: 0,
-        bundle: 'outage',
-        connections: [{ name: 'crm', type: 'http', url: new URL(upstream.url), labels: {} }],
-        natsUrl: nats.url,
-        jetStreamReplicas: 1,
-        auth: { issuer: issuer.issuer, audience: ['portcullis-enforcer'] },
-        maxBodyBytes: 1024,
-        maxHeaderBytes: 8192,
-        requestTimeoutMs: 10_000,
-        upstreamTimeoutMs: 10_000,
-        failMode: 'closed',
-        statusIntervalMs: 500,
-        eventQueueMax: 100,
-        logLevel: 'error',
-      },
+      testEnforcerConfig(
+        {
+          enforcerId: 'itest-outage',
+          bundle: 'outage',
+          natsUrl: nats.url,
+          issuer: issuer.issuer,
+          upstreamUrl: upstream.url,
+        },
+        { statusIntervalMs: 500, eventQueueMax: 100 },
+      ),
       { logger: quiet },
     );
     await enforcer.start();

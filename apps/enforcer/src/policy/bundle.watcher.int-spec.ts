@@ -19,6 +19,7 @@ import type { EnforcerConfig } from '../config/enforcer.config';
 import { createEnforcer, type EnforcerApp } from '../enforcer.app';
 import { activate, compileRego, uploadVersion } from '../../test/policy-bundle.fixture';
 import { RecordingUpstream } from '../../test/upstream.fixture';
+import { testEnforcerConfig } from '../../test/enforcer-config.fixture';
 
 const allowAll = `package portcullis
 
@@ -50,26 +51,16 @@ describe('bundle distribution to running and late-starting enforcers (real nats-
     over: Partial<EnforcerConfig> = {},
   ): Promise<EnforcerApp> {
     const e = createEnforcer(
-      {
-        enforcerId,
-        host: '127.0.0.1',
-        port: 0,
-        adminPort: 0,
-        bundle: 'swaptest',
-        connections: [{ name: 'crm', type: 'http', url: new URL(upstream.url), labels: {} }],
-        natsUrl: nats.url,
-        jetStreamReplicas: 1,
-        auth: { issuer: issuer.issuer, audience: ['portcullis-enforcer'] },
-        maxBodyBytes: 1024,
-        maxHeaderBytes: 8192,
-        requestTimeoutMs: 10_000,
-        upstreamTimeoutMs: 10_000,
-        failMode: 'closed',
-        statusIntervalMs: 200,
-        eventQueueMax: 1000,
-        logLevel: 'error',
-        ...over,
-      },
+      testEnforcerConfig(
+        {
+          enforcerId,
+          bundle: 'swaptest',
+          natsUrl: nats.url,
+          issuer: issuer.issuer,
+          upstreamUrl: upstream.url,
+        },
+        { statusIntervalMs: 200, ...over },
+      ),
       { logger: quiet },
     );
     enforcers.push(e);
