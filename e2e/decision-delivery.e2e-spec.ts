@@ -205,7 +205,7 @@ for (const variant of variants) {
       it(
         'a burst of calls is stored exactly once when the control plane is killed in the middle',
         { timeout: 60_000 },
-        // SIGKILL while it ingests: events it held unacknowledged come back after ack_wait (30 s),
+        // SIGKILL while it ingests: events it held unacknowledged come back after ack_wait (10 s),
         // some possibly already committed, and must still be stored once.
         (t) =>
           burstAcross(

@@ -177,6 +177,11 @@ describe('a call through the enforcer', () => {
       .sort();
     assert.deepEqual(stored, evaluated, 'the subject filter finds every evaluated call');
     const denied = await stack.allDecisions({ outcome: 'deny', subject });
+    const deniedIds = new Set(denied.map((i) => i.decision_id as string));
+    for (const c of calls.filter((k) => k.evaluated)) {
+      assert.equal(deniedIds.has(c.id), c.outcome === 'deny', `outcome filter on ${c.id}`);
+    }
+    assert.ok(denied.length > 0, 'the outcome filter found the denied call');
     assert.ok(denied.every((i) => i.outcome === 'deny'));
     assert.ok(items.length >= calls.length);
   });

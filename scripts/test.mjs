@@ -6,7 +6,7 @@
 // PostgreSQL variants run when PORTCULLIS_TEST_POSTGRES_URL is set (.ci/run sets it).
 // Flags: --only=unit|integration|e2e, --no-lint, and any file filter substring.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bootstrap } from './bootstrap.mjs';
 import { ROOT } from './tools.mjs';
@@ -69,6 +69,8 @@ const tiers = {
 const dist = join(ROOT, 'dist');
 const files = walk(dist)
   .filter((f) => !f.includes(`${join(dist, 'node_modules')}`))
+  // tsc never removes the output of a deleted or renamed source; its stale spec must not run.
+  .filter((f) => existsSync(join(ROOT, relative(dist, f)).replace(/\.js$/, '.ts')))
   .filter((f) => (only ? tiers[only](f) : Object.values(tiers).some((t) => t(f))))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort((a, b) => tierRank(a) - tierRank(b) || a.localeCompare(b));

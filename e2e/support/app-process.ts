@@ -9,6 +9,7 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** How to run one built app as a child process: the command, its environment and how to label it. */
 export interface AppProcessOptions {
   /** Label used in logs and error messages ("control-plane", "enforcer e2e-1"). */
   name: string;

@@ -18,7 +18,7 @@ export function bundleOf(r: DecisionRecord): { name: unknown; version: unknown; 
 }
 
 /** Evaluation time in ns (`metrics.timer_eval_ns`, OPA's decision-log name). */
-export function evalNsOf(r: DecisionRecord): unknown {
+function evalNsOf(r: DecisionRecord): unknown {
   return obj(r.metrics)?.timer_eval_ns ?? r.timer_eval_ns ?? r.eval_ns;
 }
 

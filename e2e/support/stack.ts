@@ -20,6 +20,7 @@ const ENTRY = {
 
 export type StackDatabase = 'sqlite' | 'postgres';
 
+/** Which stack a spec needs: the control plane's store, whether an enforcer starts, and where the upstream runs. */
 export interface StackOptions {
   /** Short label for temp names, database names and log prefixes. */
   label: string;
@@ -58,7 +59,7 @@ export interface EnforcerHandle {
 }
 
 /** Claims of a control-plane caller allowed to upload, activate and read decisions. */
-export const ADMIN_CLAIMS = { portcullis_roles: ['policy-admin', 'auditor'] };
+const ADMIN_CLAIMS = { portcullis_roles: ['policy-admin', 'auditor'] };
 
 /**
  * The whole Portcullis stack for one e2e file, from the BUILT apps: a real nats-server with

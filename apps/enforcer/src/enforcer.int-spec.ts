@@ -17,7 +17,7 @@ import { NatsServerProcess, TokenIssuer, freePort, waitFor } from '@portcullis/t
 import type { EnforcerConfig } from './config/enforcer.config';
 import { createEnforcer, type EnforcerApp } from './enforcer.app';
 import { activate, compileRego, uploadVersion } from '../test/policy-bundle.fixture';
-import { RecordingUpstream } from '../test/upstream.fixture';
+import { RecordingUpstream } from '../test/recording-upstream.fixture';
 import { testEnforcerConfig } from '../test/enforcer-config.fixture';
 
 const POLICY = `package portcullis
@@ -464,6 +464,7 @@ describe('enforcer proxy (real nats-server, opa-compiled policy, token issuer, u
       fields: ['name', 'email'],
     });
     const denied401 = [...events.values()].filter((e) => e.status === 401);
+    assert.ok(denied401.length > 0, 'the refused tokens were recorded');
     assert.ok(denied401.every((e) => e.outcome === 'deny' && e.error?.code === 'unauthenticated'));
   });
 });

@@ -7,7 +7,7 @@ import { Logger } from '@portcullis/platform';
 import { NatsServerProcess, TokenIssuer, waitFor } from '@portcullis/testing';
 import { createEnforcer } from '../src/enforcer.app';
 import { activate, compileRego, uploadVersion } from './policy-bundle.fixture';
-import { RecordingUpstream } from './upstream.fixture';
+import { RecordingUpstream } from './recording-upstream.fixture';
 import { testEnforcerConfig } from './enforcer-config.fixture';
 
 const POLICY = `package portcullis

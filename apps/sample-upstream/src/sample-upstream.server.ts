@@ -4,6 +4,7 @@ import { SEED_CUSTOMERS, type Customer } from './customers.data';
 /** Largest request body /echo reads; bigger bodies get 413 (the enforcer caps earlier anyway). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Where the sample upstream listens (loopback unless `host` says otherwise). */
 export interface SampleUpstreamOptions {
   /** 0 picks a free port (tests); the dev stack uses 8901. */
   port: number;

@@ -105,11 +105,11 @@ describe('bundle pointer contract', () => {
     activated_by: 'alice',
   };
 
-  it('accepts a well-formed pointer', () => {
+  it('a well-formed pointer is accepted unchanged', () => {
     assert.deepEqual(parseBundlePointer(good), good);
   });
 
-  it('rejects a digest that is not hex sha256 and a version below 1', () => {
+  it('a pointer whose digest is not hex sha256 or whose version is below 1 is refused', () => {
     assert.throws(() => parseBundlePointer({ ...good, digest: 'sha256:abc' }), /digest/);
     assert.throws(() => parseBundlePointer({ ...good, version: 0 }), /version/);
   });

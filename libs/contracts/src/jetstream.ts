@@ -21,6 +21,10 @@ export const DEFAULT_TOPOLOGY: JetStreamTopologyOptions = {
   duplicateWindowMs: 2 * 60 * 1000,
 };
 
+/**
+ * Handles on the JetStream objects both sides share, as {@link ensureJetStreamTopology} leaves them:
+ * bundle pointers (KV), bundle artifacts (object store) and enforcer status reports (KV).
+ */
 export interface JetStreamTopology {
   bundles: KV;
   artifacts: ObjectStore;

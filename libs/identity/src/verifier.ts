@@ -24,6 +24,10 @@ const FORBIDDEN_ALGORITHMS = new Set(['none', 'HS256', 'HS384', 'HS512']);
 /** How long a failed OIDC discovery is answered from memory before the issuer is asked again. */
 export const DISCOVERY_RETRY_MS = 2000;
 
+/**
+ * What a token must satisfy to be accepted: issuer and audience are always checked, algorithms
+ * are pinned to an asymmetric allow-list, and sizes, clock skew and key fetches are bounded.
+ */
 export interface TokenVerifierOptions {
   /** Expected `iss`, exactly. */
   issuer: string;
@@ -141,7 +145,8 @@ export class TokenVerifier {
       const until = Math.min(identity.expiresAt.getTime(), Date.now() + this.cacheTtlMs);
       this.cache.set(token, { identity, until });
       if (this.cache.size > this.cacheMax) {
-        this.cache.delete(this.cache.keys().next().value!);
+        const oldest = this.cache.keys().next();
+        if (!oldest.done) this.cache.delete(oldest.value);
       }
     }
     return identity;
@@ -198,15 +203,19 @@ export class TokenVerifier {
     ) {
       throw new AuthenticationError('token_not_yet_valid', 'token iat is in the future');
     }
+    // jose has already required both (issuer option, requiredClaims); this only narrows the types.
+    if (typeof payload.iss !== 'string' || typeof payload.exp !== 'number') {
+      throw new AuthenticationError('claim_missing', 'token claims "iss" and "exp" are required');
+    }
     // Frozen: a cached identity is shared by every call that presents the same token.
     return Object.freeze({
       subject: payload.sub,
-      issuer: payload.iss!,
+      issuer: payload.iss,
       audience: Object.freeze(
         Array.isArray(payload.aud) ? payload.aud : payload.aud ? [payload.aud] : [],
       ) as string[],
       claims: Object.freeze({ ...payload }),
-      expiresAt: new Date(payload.exp! * 1000),
+      expiresAt: new Date(payload.exp * 1000),
     });
   }
 

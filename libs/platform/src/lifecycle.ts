@@ -1,5 +1,6 @@
 export type HealthState = 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
 
+/** The state one component reports to the health endpoints, with a detail safe to show anyone. */
 export interface Health {
   state: HealthState;
   /** Human-readable detail, never containing secrets. */
@@ -36,8 +37,7 @@ export class Lifecycle {
   }
 
   async stop(): Promise<void> {
-    while (this.started.length > 0) {
-      const c = this.started.pop()!;
+    for (let c = this.started.pop(); c !== undefined; c = this.started.pop()) {
       try {
         await c.stop();
       } catch {

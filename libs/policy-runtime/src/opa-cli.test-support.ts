@@ -11,6 +11,7 @@ import { DECISION_ENTRYPOINT } from './policy.loader';
 /** Rego sources keyed by relative file name. */
 export type Modules = Record<string, string>;
 
+/** The outcome of one `opa` run, as the control plane would see it: exit status and both streams. */
 export interface OpaRun {
   status: number;
   stdout: string;
@@ -18,7 +19,7 @@ export interface OpaRun {
 }
 
 /** Writes modules (and data.json when given) into a fresh temp dir, runs `fn`, removes the dir. */
-export function withPolicyDir<T>(modules: Modules, data: unknown, fn: (dir: string) => T): T {
+function withPolicyDir<T>(modules: Modules, data: unknown, fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-policy-'));
   try {
     for (const [name, source] of Object.entries(modules)) {
@@ -33,7 +34,7 @@ export function withPolicyDir<T>(modules: Modules, data: unknown, fn: (dir: stri
   }
 }
 
-export function runOpa(args: string[], cwd?: string): OpaRun {
+function runOpa(args: string[], cwd?: string): OpaRun {
   const r = spawnSync(toolPath('opa'), args, { encoding: 'utf8', cwd, timeout: 60_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -111,7 +111,7 @@ export function resolveTimeZone(name: string): TimeZone {
   return zone;
 }
 
-export function floorMod(a: number, b: number): number {
+function floorMod(a: number, b: number): number {
   return ((a % b) + b) % b;
 }
 

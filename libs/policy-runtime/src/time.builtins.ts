@@ -149,7 +149,7 @@ const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
 /** Go's `time.Parse(time.RFC3339, s)`: fractional seconds allowed, offsets ±hh:mm or Z, fields range-checked. */
-export function parseRfc3339(s: string): bigint {
+function parseRfc3339(s: string): bigint {
   const m = RFC3339.exec(s);
   if (!m) throw new BuiltinError('cannot parse as RFC 3339');
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
@@ -189,7 +189,7 @@ const GO_UNITS: Record<string, bigint> = {
 const EXTENDED_UNIT_HOURS: Record<string, number> = { d: 24, w: 7 * 24, y: 365 * 24 };
 
 /** OPA's time.parse_duration_ns: Go's time.ParseDuration plus d/w/y units (rewritten to hours first, as OPA does). */
-export function parseExtendedDuration(s: string): bigint {
+function parseExtendedDuration(s: string): bigint {
   if (s === '') throw new BuiltinError('time: invalid duration');
   if (!/[dwy]/.test(s)) return parseGoDuration(s);
   const m = /^([-+]?)((?:[0-9.]+(?:ms|us|µs|ns|[a-z]))+)$/.exec(s);
@@ -229,7 +229,7 @@ function parseGoDuration(input: string): bigint {
   const limit = 1n << 63n;
   while (s !== '') {
     if (!(s[0] === '.' || (s[0] >= '0' && s[0] <= '9'))) throw invalid();
-    const intPart = /^\d*/.exec(s)![0];
+    const intPart = /^\d*/.exec(s)?.[0] ?? '';
     s = s.slice(intPart.length);
     const pre = intPart !== '';
     let v = pre ? BigInt(intPart) : 0n;
@@ -238,7 +238,7 @@ function parseGoDuration(input: string): bigint {
     let scale = 1;
     let post = false;
     if (s[0] === '.') {
-      const frac = /^\.(\d*)/.exec(s)![1];
+      const frac = /^\.(\d*)/.exec(s)?.[1] ?? '';
       s = s.slice(frac.length + 1);
       post = frac !== '';
       // Go stops accumulating fraction digits once they would overflow int64.
@@ -257,7 +257,7 @@ function parseGoDuration(input: string): bigint {
       f = Number(fi);
     }
     if (!pre && !post) throw invalid();
-    const unitMatch = /^[^\d.]*/.exec(s)![0];
+    const unitMatch = /^[^\d.]*/.exec(s)?.[0] ?? '';
     if (unitMatch === '') throw new BuiltinError('time: missing unit in duration');
     const unit = GO_UNITS[unitMatch];
     if (unit === undefined) throw new BuiltinError('time: unknown unit in duration');

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
 
+/** A token to mint: its subject, extra claims, lifetime and audience (default: the issuer's). */
 export interface MintOptions {
   sub: string;
   claims?: Record<string, unknown>;
@@ -43,11 +44,12 @@ export class TokenIssuer {
     this.privateKey = privateKey;
     this.publicJwk = { ...(await exportJWK(publicKey)), kid: this.kid, alg: 'RS256', use: 'sig' };
     const host = this.opts.host ?? '127.0.0.1';
-    this.server = createServer(
+    const server = createServer(
       (req, res) => void this.handle(req.method ?? 'GET', req.url ?? '/', req, res),
     );
-    await new Promise<void>((resolve) => this.server!.listen(this.opts.port, host, resolve));
-    const addr = this.server.address();
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(this.opts.port, host, resolve));
+    const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
     this.issuer = this.opts.issuer ?? `http://${host}:${port}`;
   }

@@ -5,7 +5,7 @@ import { AuthenticationError, TokenVerifier } from '@portcullis/identity';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { ForbiddenError, UnauthenticatedError } from '../errors/domain.error';
 import { PRINCIPAL_PROPERTY } from './current-principal.decorator';
-import { rolesFromClaim, type Principal, type Role } from './principal';
+import { rolesFromClaim, type Principal, type Role } from './principal.model';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { ROLES_KEY } from './roles.decorator';
 

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Principal } from './principal';
+import type { Principal } from './principal.model';
 
 /** The request property the auth guard writes the {@link Principal} to. */
 export const PRINCIPAL_PROPERTY = 'portcullisPrincipal';

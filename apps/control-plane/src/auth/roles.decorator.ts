@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { Role } from './principal';
+import type { Role } from './principal.model';
 
 export const ROLES_KEY = 'portcullis:roles';
 

@@ -4,7 +4,7 @@ import { BundlePublisher } from './bundle.publisher';
 import { BundleRepository } from './bundle.repository';
 
 /** How often NATS is compared with the database after boot. */
-export const RECONCILE_INTERVAL_MS = 30_000;
+const RECONCILE_INTERVAL_MS = 30_000;
 
 /**
  * Keeps NATS in line with the database: at boot (a wiped or new NATS gets every active version

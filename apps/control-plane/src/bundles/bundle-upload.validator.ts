@@ -166,8 +166,8 @@ export class BundleUploadValidator {
 /** Iterative, so the check itself cannot overflow the stack it protects. */
 function depthExceeds(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, depth] = next;
     if (v === null || typeof v !== 'object') continue;
     if (depth > max) return true;
     for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);

@@ -28,6 +28,10 @@ export class UploadBundleVersionDto {
   activate?: boolean;
 }
 
+/**
+ * One stored, immutable bundle version without its sources or artifacts: the 201 body of an
+ * upload and an entry of a bundle's version list.
+ */
 export class BundleVersionDto {
   @ApiProperty({ example: 'default' })
   bundle!: string;
@@ -49,6 +53,10 @@ export class BundleVersionDto {
   created_by!: string;
 }
 
+/**
+ * One version with the Rego sources and data exactly as uploaded, for reviewing what an enforcer
+ * runs.
+ */
 export class BundleVersionDetailDto extends BundleVersionDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   modules!: Record<string, string>;
@@ -56,6 +64,9 @@ export class BundleVersionDetailDto extends BundleVersionDto {
   data!: Record<string, unknown>;
 }
 
+/**
+ * A bundle with its active version (null until one is activated) and every version, newest first.
+ */
 export class BundleDto {
   @ApiProperty()
   name!: string;
@@ -69,6 +80,7 @@ export class BundleDto {
   versions!: BundleVersionDto[];
 }
 
+/** One bundle in GET /v1/bundles: its active and latest versions, without the version list. */
 export class BundleSummaryDto {
   @ApiProperty()
   name!: string;
@@ -82,11 +94,16 @@ export class BundleSummaryDto {
   activated_at!: string | null;
 }
 
+/** The body of GET /v1/bundles: every bundle the control plane stores. */
 export class BundleListDto {
   @ApiProperty({ type: [BundleSummaryDto] })
   items!: BundleSummaryDto[];
 }
 
+/**
+ * The result of an activation: the version now recorded as active; enforcers switch once they
+ * have verified it.
+ */
 export class ActivationDto {
   @ApiProperty()
   bundle!: string;
@@ -100,6 +117,10 @@ export class ActivationDto {
   activated_by!: string;
 }
 
+/**
+ * One entry of a bundle's activation history: who made which version active when, and what it
+ * replaced.
+ */
 export class BundleActivationDto {
   @ApiProperty({ type: 'integer', description: 'The version made active' })
   version!: number;
@@ -117,11 +138,16 @@ export class BundleActivationDto {
   activated_at!: string;
 }
 
+/** The body of GET /v1/bundles/{name}/activations, newest first. */
 export class BundleActivationListDto {
   @ApiProperty({ type: [BundleActivationDto], description: 'Newest first' })
   items!: BundleActivationDto[];
 }
 
+/**
+ * One problem OPA reported for a rejected upload, located in the module as the author named it
+ * (file, row, col may be null when OPA gives no location).
+ */
 export class BundleProblemDto {
   @ApiProperty({
     description: 'OPA’s error code, e.g. rego_parse_error, rego_type_error, opa_test_failed',
@@ -137,6 +163,7 @@ export class BundleProblemDto {
   message!: string;
 }
 
+/** The 422 body of a rejected upload: every problem OPA reported; nothing was stored. */
 export class BundleRejectionDto {
   @ApiProperty({ type: [BundleProblemDto] })
   errors!: BundleProblemDto[];

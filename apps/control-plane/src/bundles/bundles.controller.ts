@@ -17,7 +17,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../auth/principal.model';
 import { Roles } from '../auth/roles.decorator';
 import { NAME_PATTERN } from '@portcullis/contracts';
 import { ErrorDto } from '../errors/error.dto';
@@ -46,6 +46,11 @@ const VERSION_PARAM = {
   schema: { type: 'integer', minimum: 1, maximum: 999_999_999 },
 } as const;
 
+/**
+ * REST for bundles: upload (check, test, compile), activation and rollback for `policy-admin`,
+ * reads for `auditor` too. Thin: input is validated by BundleUploadValidator, writes are use
+ * cases and reads go through BundleQueryService.
+ */
 @ApiTags('bundles')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorDto, description: 'Missing or invalid bearer token' })

@@ -5,7 +5,7 @@ import { CAPABILITIES_FILE } from '@portcullis/policy-runtime';
 /** Repository root, from dist/apps/control-plane/src/config. */
 const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..', '..');
 
-export const DEFAULT_DATABASE_URL = 'sqlite:.data/control-plane.db';
+const DEFAULT_DATABASE_URL = 'sqlite:.data/control-plane.db';
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
 
 /**

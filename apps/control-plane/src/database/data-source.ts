@@ -43,7 +43,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
 }
 
 /** `sqlite::memory:` → `:memory:`; `sqlite:<path>` → absolute path (relative to the cwd). */
-export function sqlitePath(databaseUrl: string): string {
+function sqlitePath(databaseUrl: string): string {
   const rest = databaseUrl.slice('sqlite:'.length);
   return rest === ':memory:' ? ':memory:' : resolve(rest);
 }
@@ -51,7 +51,7 @@ export function sqlitePath(databaseUrl: string): string {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** `postgres://…?schema=name` selects a schema; the parameter is not a libpq one, so it is removed. */
-export function splitSchema(databaseUrl: string): { url: string; schema: string | undefined } {
+function splitSchema(databaseUrl: string): { url: string; schema: string | undefined } {
   const u = new URL(databaseUrl);
   const schema = u.searchParams.get('schema') ?? undefined;
   if (schema === undefined) return { url: databaseUrl, schema };

@@ -1,7 +1,4 @@
-import { CREDENTIAL_HEADERS, scrubDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
-
-/** Header names whose values are credentials; never stored, whatever an enforcer sent. */
-export const STORED_CREDENTIAL_HEADERS: ReadonlySet<string> = CREDENTIAL_HEADERS;
+import { scrubDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
 
 /**
  * Defence in depth at the storage boundary. Enforcers remove credentials before they build the

@@ -46,6 +46,7 @@ export class DecisionRequestDto {
   path!: string;
 }
 
+/** Timings the enforcer measured for one call, in OPA's decision-log field names. */
 export class DecisionMetricsDto {
   @ApiProperty({
     type: 'integer',

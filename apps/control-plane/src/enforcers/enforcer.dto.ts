@@ -1,5 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 
+/**
+ * The last bundle version an enforcer failed to load, and why; it keeps running its previous
+ * version meanwhile.
+ */
 export class EnforcerErrorDto {
   @ApiProperty({ type: 'integer' })
   version!: number;
@@ -33,6 +37,7 @@ export class EnforcerStatusDto {
   reported_at!: string;
 }
 
+/** The body of GET /v1/enforcers: every enforcer with a valid status report. */
 export class EnforcerListDto {
   @ApiProperty({ type: [EnforcerStatusDto] })
   items!: EnforcerStatusDto[];

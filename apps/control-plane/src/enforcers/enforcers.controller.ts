@@ -11,15 +11,19 @@ import {
 import { Roles } from '../auth/roles.decorator';
 import { ErrorDto } from '../errors/error.dto';
 import { EnforcerListDto } from './enforcer.dto';
-import { EnforcerStatusRepository } from './enforcer-status.repository';
+import { EnforcerService } from './enforcer.service';
 
+/**
+ * The enforcer fleet for auditors and policy admins: which bundle version each enforcer runs and
+ * its last error, as the enforcers report it. Thin: the mapping lives in EnforcerService.
+ */
 @ApiTags('enforcers')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorDto })
 @ApiForbiddenResponse({ type: ErrorDto })
 @Controller('v1/enforcers')
 export class EnforcersController {
-  constructor(private readonly statuses: EnforcerStatusRepository) {}
+  constructor(private readonly enforcers: EnforcerService) {}
 
   @Get()
   @Roles('auditor', 'policy-admin')
@@ -28,19 +32,7 @@ export class EnforcersController {
   })
   @ApiOkResponse({ type: EnforcerListDto })
   @ApiServiceUnavailableResponse({ type: ErrorDto })
-  async list(): Promise<EnforcerListDto> {
-    const items = await this.statuses.list();
-    return {
-      items: items.map((s) => ({
-        enforcer_id: s.enforcer_id,
-        bundle: s.bundle,
-        active_version: s.active_version,
-        active_digest: s.active_digest,
-        activated_at: s.activated_at,
-        last_error: s.last_error,
-        started_at: s.started_at,
-        reported_at: s.reported_at,
-      })),
-    };
+  list(): Promise<EnforcerListDto> {
+    return this.enforcers.list();
   }
 }

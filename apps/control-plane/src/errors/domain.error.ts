@@ -14,6 +14,10 @@ export abstract class DomainError extends Error {
   }
 }
 
+/**
+ * No token, or a token that failed verification (401); the public code is the token problem, so
+ * callers can act on it.
+ */
 export class UnauthenticatedError extends DomainError {
   readonly code = ErrorCode.Unauthenticated;
   constructor(
@@ -28,22 +32,27 @@ export class UnauthenticatedError extends DomainError {
   }
 }
 
+/** A verified caller whose roles do not allow the route (403). */
 export class ForbiddenError extends DomainError {
   readonly code = ErrorCode.Forbidden;
 }
 
+/** A parameter or body the control plane refuses (400); the message names what is wrong. */
 export class InvalidRequestError extends DomainError {
   readonly code = ErrorCode.InvalidRequest;
 }
 
+/** A request body beyond the configured limits (413). */
 export class PayloadTooLargeError extends DomainError {
   readonly code = ErrorCode.PayloadTooLarge;
 }
 
+/** The named bundle, version or decision is not stored (404). */
 export class NotFoundError extends DomainError {
   readonly code = ErrorCode.NotFound;
 }
 
+/** A request that lost a race with a concurrent change (409); repeating it is safe. */
 export class ConflictError extends DomainError {
   readonly code = ErrorCode.Conflict;
 }

@@ -1,5 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
+/**
+ * The stable code and caller-safe message of an error; a 500 adds only a correlation id, never
+ * internals.
+ */
 export class ErrorDetailDto {
   @ApiProperty({
     description:

@@ -13,6 +13,10 @@ import { HealthService } from './health.service';
 
 @ApiTags('health')
 // ReadinessDto refers to it by $ref only; without this the document had a dangling reference.
+/**
+ * Public liveness and readiness probes for orchestrators. Readiness runs every check registered
+ * in HealthRegistry and answers 503 while any component is not ok.
+ */
 @ApiExtraModels(ComponentHealthDto)
 @Controller()
 export class HealthController {

@@ -1,5 +1,6 @@
 import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
 
+/** The body of GET /healthz: the process answers HTTP; it says nothing about its dependencies. */
 export class LivenessDto {
   @ApiProperty({ enum: ['ok'] })
   status!: 'ok';
@@ -7,6 +8,7 @@ export class LivenessDto {
   uptime_s!: number;
 }
 
+/** The state of one dependency or long-lived part, with a caller-safe detail when it is not ok. */
 export class ComponentHealthDto {
   @ApiProperty({ enum: ['starting', 'ok', 'degraded', 'failed', 'stopped'] })
   state!: string;
@@ -14,6 +16,9 @@ export class ComponentHealthDto {
   detail?: string;
 }
 
+/**
+ * The body of GET /readyz (200 when ready, 503 otherwise): ready only when every component is ok.
+ */
 export class ReadinessDto {
   @ApiProperty()
   ready!: boolean;

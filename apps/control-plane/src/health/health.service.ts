@@ -8,6 +8,12 @@ import { HealthRegistry } from './health.registry';
 
 const CHECK_TIMEOUT_MS = 3000;
 
+/**
+ * Registers the database and NATS checks and runs all registered checks in parallel, each bounded
+ * by a timeout so a hung dependency reports failed instead of hanging the probe. The database
+ * check queries the DataSource directly: a probe exists to touch the real thing, so it does not
+ * go through a repository.
+ */
 @Injectable()
 export class HealthService implements OnModuleInit {
   constructor(

@@ -4,6 +4,10 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../auth/public.decorator';
 import { MetricsService } from './metrics.service';
 
+/**
+ * GET /metrics in the Prometheus text format; public like the health probes and kept out of the
+ * OpenAPI document.
+ */
 @ApiExcludeController()
 @Controller()
 export class MetricsController {

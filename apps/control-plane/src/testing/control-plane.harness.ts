@@ -5,6 +5,10 @@ import { NatsServerProcess, TokenIssuer, freePort } from '@portcullis/testing';
 import { createControlPlaneApp, type ControlPlaneApp } from '../app.factory';
 import { loadControlPlaneConfig, type ControlPlaneConfig } from '../config/control-plane.config';
 
+/**
+ * How a test wants its control plane: the database, a nats-server to share and extra environment;
+ * whatever is not given (nats-server, SQLite file, token issuer) the harness starts and stops.
+ */
 export interface HarnessOptions {
   /** DATABASE_URL; default a SQLite file in a temp dir of this harness. */
   databaseUrl?: string;
@@ -14,6 +18,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * A response as tests inspect it: status, headers, raw text and the parsed JSON body when there
+ * is one.
+ */
 export interface HttpResult {
   status: number;
   headers: Headers;

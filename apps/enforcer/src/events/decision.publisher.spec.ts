@@ -1,10 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DECISION_EVENT_SCHEMA, type DecisionEvent } from '@portcullis/contracts';
+import {
+  DECISION_EVENT_SCHEMA,
+  scrubDecisionEvent,
+  type DecisionEvent,
+} from '@portcullis/contracts';
 import { Logger } from '@portcullis/platform';
 import { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import { NatsClient } from '../nats/nats.client';
-import { scrubCredentials } from './credential.scrubber';
 import { DecisionPublisher } from './decision.publisher';
 
 function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
@@ -47,7 +50,7 @@ const quiet = () => new Logger('test', 'error', () => undefined);
 
 describe('decision events', () => {
   it('credentials are scrubbed from every headers object in the input, even if an adapter forgot', () => {
-    const text = JSON.stringify(scrubCredentials(event()));
+    const text = JSON.stringify(scrubDecisionEvent(event()));
     assert.doesNotMatch(text, /secret/);
     assert.doesNotMatch(text, /c2VjcmV0/);
     assert.match(text, /"accept":"\*\/\*"/);

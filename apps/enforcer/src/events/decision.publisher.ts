@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import {
   decisionSubject,
   isObject,
+  scrubDecisionEvent,
   type DecisionEvent,
   type JsonObject,
 } from '@portcullis/contracts';
@@ -10,8 +11,11 @@ import { errorMessage, type Component, type Health, type Logger } from '@portcul
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import type { NatsClient } from '../nats/nats.client';
 import type { DecisionSink } from '../pipeline/decision.types';
-import { scrubCredentials } from './credential.scrubber';
 
+/**
+ * Bounds of the publisher: how many events it holds while NATS is away, how large one event may
+ * be, and how long stop() flushes.
+ */
 export interface DecisionPublisherOptions {
   enforcerId: string;
   /** Events held while NATS is unreachable; the newest beyond this are dropped, counted and logged. */
@@ -122,7 +126,7 @@ export class DecisionPublisher implements Component, DecisionSink {
 
   /** The exact bytes published for an event: credentials scrubbed, size bounded. */
   encode(event: DecisionEvent): Uint8Array {
-    const scrubbed = scrubCredentials(event);
+    const scrubbed = scrubDecisionEvent(event);
     let data = Buffer.from(JSON.stringify(scrubbed));
     if (data.length > this.maxEventBytes && scrubbed.input && isObject(scrubbed.input.request)) {
       const request: JsonObject = { ...scrubbed.input.request, body: null, body_omitted: true };

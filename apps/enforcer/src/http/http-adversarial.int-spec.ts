@@ -11,7 +11,7 @@ import { NatsServerProcess, TokenIssuer, waitFor } from '@portcullis/testing';
 import type { EnforcerConfig } from '../config/enforcer.config';
 import { createEnforcer, type EnforcerApp } from '../enforcer.app';
 import { activate, compileRego, uploadVersion } from '../../test/policy-bundle.fixture';
-import { RecordingUpstream } from '../../test/upstream.fixture';
+import { RecordingUpstream } from '../../test/recording-upstream.fixture';
 import { testEnforcerConfig } from '../../test/enforcer-config.fixture';
 
 const POLICY = `package portcullis

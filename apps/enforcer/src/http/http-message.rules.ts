@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { CREDENTIAL_HEADERS } from '../events/credential.scrubber';
+import { CREDENTIAL_HEADERS } from '@portcullis/contracts';
 
 /** Methods the enforcer forwards; others (TRACE, CONNECT, WebDAV …) are refused with 405. */
 export const ALLOWED_METHODS: ReadonlySet<string> = new Set([
@@ -181,6 +181,10 @@ export function policyHeaders(raw: string[]): Record<string, string> {
   return Object.fromEntries(out);
 }
 
+/**
+ * What the enforcer itself adds to a forwarded request: the upstream Host, the caller's socket
+ * address, the decision id and the body length (null when there is no body).
+ */
 export interface ForwardContext {
   upstreamHost: string;
   sourceIp: string;

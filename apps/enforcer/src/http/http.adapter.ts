@@ -12,7 +12,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DecisionErrorCode, JsonObject } from '@portcullis/contracts';
-import { AuthenticationError, TokenVerifier } from '@portcullis/identity';
+import { AuthenticationError, TokenVerifier, type VerifiedIdentity } from '@portcullis/identity';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
 import type { ConnectionConfig } from '../config/enforcer.config';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
@@ -29,6 +29,10 @@ import {
 } from './http-message.rules';
 import { canonicalizeTarget } from './request-target.canonicalizer';
 
+/**
+ * The proxy listener and its limits, as validated by the enforcer config: where to listen, the
+ * connections it serves, size caps (413/431) and timeouts.
+ */
 export interface HttpAdapterOptions {
   host: string;
   port: number;
@@ -41,7 +45,7 @@ export interface HttpAdapterOptions {
 
 /** Something that turns a bearer token into an identity or throws AuthenticationError. */
 export interface TokenVerifierLike {
-  verify(token: string): Promise<import('@portcullis/identity').VerifiedIdentity>;
+  verify(token: string): Promise<VerifiedIdentity>;
 }
 
 interface Upstream {
@@ -584,7 +588,7 @@ const STATUS_TEXT: Record<RejectStatus, string> = {
 };
 
 /** The one place a pipeline code becomes an HTTP status; `null` is a policy deny. */
-export function statusFor(code: DecisionErrorCode | null): RejectStatus {
+function statusFor(code: DecisionErrorCode | null): RejectStatus {
   if (code === null) return 403;
   switch (code) {
     case 'unauthenticated':
@@ -621,7 +625,7 @@ function sendJson(
 }
 
 /** `request.body` for the policy: parsed JSON when declared and valid, else the raw text, or null when empty. */
-export function parseBody(body: Buffer | null, contentType: string | undefined): unknown {
+function parseBody(body: Buffer | null, contentType: string | undefined): unknown {
   if (body === null || body.length === 0) return null;
   const text = body.toString('utf8');
   if (contentType && /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(contentType)) {

@@ -15,6 +15,10 @@ export interface CanonicalTarget {
   query: Record<string, string[]>;
 }
 
+/**
+ * A request target that cannot be canonicalized unambiguously; `reason` is caller-safe and never
+ * echoes the target.
+ */
 export interface TargetRejection {
   ok: false;
   reason: string;

@@ -12,7 +12,7 @@ import { Logger } from '@portcullis/platform';
 import { TokenIssuer, freePort, toolPath, waitFor } from '@portcullis/testing';
 import { createEnforcer, type EnforcerApp } from '../enforcer.app';
 import { activate, compileRego, uploadVersion } from '../../test/policy-bundle.fixture';
-import { RecordingUpstream } from '../../test/upstream.fixture';
+import { RecordingUpstream } from '../../test/recording-upstream.fixture';
 import { testEnforcerConfig } from '../../test/enforcer-config.fixture';
 
 const policy = (allow: boolean) => `package portcullis

@@ -20,6 +20,10 @@ import type {
   PolicySource,
 } from './decision.types';
 
+/**
+ * Everything the pipeline needs to decide and record a call: the enforcer id, the fail mode,
+ * where the active policy comes from and where events go.
+ */
 export interface DecisionPipelineOptions {
   enforcerId: string;
   failMode: FailMode;

@@ -19,6 +19,10 @@ import type { ActivePolicy, EvaluablePolicy, PolicySource } from '../pipeline/de
 /** Turns verified artifacts into an evaluable policy (`loadPolicy` from @portcullis/policy-runtime). */
 export type PolicyLoader = (wasm: Uint8Array, data: unknown) => Promise<EvaluablePolicy>;
 
+/**
+ * Which bundle this enforcer follows, how often it reports its status, and the JetStream topology
+ * options it shares with the control plane.
+ */
 export interface BundleWatcherOptions {
   enforcerId: string;
   bundle: string;

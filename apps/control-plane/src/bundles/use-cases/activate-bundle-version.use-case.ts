@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Logger } from '@portcullis/platform';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../auth/principal.model';
 import { ConflictError, NotFoundError } from '../../errors/domain.error';
 import type { ActivationDto } from '../bundle.dto';
 import { BundlePublisher } from '../bundle.publisher';
 import { BundleRepository } from '../bundle.repository';
 
+/**
+ * Activate `version` of `bundle` on behalf of `principal`; name and version are already
+ * validated.
+ */
 export interface ActivateBundleVersionCommand {
   bundle: string;
   version: number;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DECISION_PATH } from '@portcullis/contracts';
 import { Logger } from '@portcullis/platform';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../auth/principal.model';
 import { BundleRejectedError } from '../../errors/domain.error';
 import { BundleDistributionRepository } from '../bundle-distribution.repository';
 import { BundleUploadValidator } from '../bundle-upload.validator';
@@ -13,6 +13,10 @@ import { BundleRepository } from '../bundle.repository';
 import { OpaCompilerRepository } from '../opa-compiler.repository';
 import { ActivateBundleVersionUseCase } from './activate-bundle-version.use-case';
 
+/**
+ * Upload a new version of `bundle` on behalf of `principal`; the use case validates everything,
+ * including the name.
+ */
 export interface UploadBundleVersionCommand {
   bundle: string;
   /** The request body as parsed JSON, unvalidated. */

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 
+/** One request exactly as the upstream received it, so tests can prove what the enforcer forwarded. */
 export interface SeenRequest {
   method: string;
   url: string;

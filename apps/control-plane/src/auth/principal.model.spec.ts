@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rolesFromClaim } from './principal';
+import { rolesFromClaim } from './principal.model';
 
 describe('roles claim', () => {
   it('an array claim yields its string members only', () => {
