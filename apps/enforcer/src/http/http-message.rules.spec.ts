@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkRequestHead,
+  keptHeaders,
   policyHeaders,
   responseHeaders,
   summaryPath,
@@ -182,7 +183,7 @@ describe('header handling', () => {
   ].flat();
 
   it('the policy sees lower-cased headers without credentials, hop-by-hop headers or x-portcullis-*', () => {
-    const h = policyHeaders(raw);
+    const h = policyHeaders(keptHeaders(raw));
     assert.deepEqual(h, {
       host: 'enforcer:8800',
       accept: 'application/json',
@@ -204,11 +205,11 @@ describe('header handling', () => {
       '__proto__',
       'w',
     ];
-    const p = policyHeaders(evil);
+    const p = policyHeaders(keptHeaders(evil));
     assert.equal(Object.getPrototypeOf(p), Object.prototype);
     assert.equal(p.constructor, 'y');
     assert.equal(Object.getOwnPropertyDescriptor(p, '__proto__')?.value, 'x, w');
-    const u = upstreamHeaders(evil, {
+    const u = upstreamHeaders(keptHeaders(evil), {
       upstreamHost: 'up',
       sourceIp: '::1',
       decisionId: 'd',
@@ -237,7 +238,7 @@ describe('header handling', () => {
       'X-HTTP-Method-Override',
       'DELETE',
     ];
-    const u = upstreamHeaders(spoof, {
+    const u = upstreamHeaders(keptHeaders(spoof), {
       upstreamHost: 'up',
       sourceIp: '127.0.0.1',
       decisionId: 'd',
@@ -247,7 +248,7 @@ describe('header handling', () => {
     assert.equal(u['x-forwarded-proto'], 'http');
     for (const name of ['x-forwarded-host', 'forwarded', 'x-real-ip', 'x-http-method-override'])
       assert.equal(u[name], undefined, `${name} was forwarded`);
-    assert.deepEqual(policyHeaders(spoof), { host: 'a' });
+    assert.deepEqual(policyHeaders(keptHeaders(spoof)), { host: 'a' });
   });
 
   it('a refused call records its path without the query, which may carry a credential', () => {
@@ -256,7 +257,7 @@ describe('header handling', () => {
   });
 
   it('the upstream receives no caller credentials and no hop-by-hop headers', () => {
-    const h = upstreamHeaders(raw, {
+    const h = upstreamHeaders(keptHeaders(raw), {
       upstreamHost: 'up:8901',
       sourceIp: '127.0.0.1',
       decisionId: 'd-1',
@@ -287,7 +288,7 @@ describe('header handling', () => {
   });
 
   it('a bodiless forward carries no Content-Length', () => {
-    const h = upstreamHeaders(['Host', 'a'], {
+    const h = upstreamHeaders(keptHeaders(['Host', 'a']), {
       upstreamHost: 'up',
       sourceIp: '::1',
       decisionId: 'd',

@@ -164,20 +164,29 @@ export function summaryPath(target: string): string {
 }
 
 /**
- * Headers the policy sees: lower-cased, without hop-by-hop headers, credentials, forwarding
- * metadata (the policy has `context.source_ip`) or the enforcer's own `x-portcullis-*` namespace;
- * repeated headers joined with ", ". Header names are caller-chosen (`__proto__`,
- * `constructor`), so they are collected in a Map, never as keys of a plain object.
+ * The caller's headers that may travel on, in order, names lower-cased: without hop-by-hop
+ * headers (and those Connection names), credentials, forwarding metadata or the enforcer's own
+ * `x-portcullis-*` namespace. Computed once per call; the policy's view and the upstream's are
+ * both derived from it, so they cannot disagree about what was dropped. Header names are
+ * caller-chosen (`__proto__`, `constructor`), so they stay in a Map, never plain-object keys.
  */
-export function policyHeaders(raw: string[]): Record<string, string> {
+export function keptHeaders(raw: string[]): Map<string, string[]> {
   const named = connectionNamed(headerValues(raw, 'connection'));
-  const out = new Map<string, string>();
+  const kept = new Map<string, string[]>();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     if (dropped(name, named)) continue;
-    const prev = out.get(name);
-    out.set(name, prev === undefined ? raw[i + 1] : `${prev}, ${raw[i + 1]}`);
+    const values = kept.get(name);
+    if (values) values.push(raw[i + 1]);
+    else kept.set(name, [raw[i + 1]]);
   }
+  return kept;
+}
+
+/** Headers the policy sees: the kept headers, repeated ones joined with ", ". */
+export function policyHeaders(kept: Map<string, string[]>): Record<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, values] of kept) out.set(name, values.join(', '));
   return Object.fromEntries(out);
 }
 
@@ -199,21 +208,16 @@ export interface ForwardContext {
  * appended to), X-Forwarded-Proto and the decision id. The upstream receives no caller
  * credentials; it trusts the enforcer instead.
  */
-export function upstreamHeaders(raw: string[], ctx: ForwardContext): OutgoingHttpHeaders {
-  const named = connectionNamed(headerValues(raw, 'connection'));
-  // A Map: header names are caller-chosen and must never reach Object.prototype.
-  const out = new Map<string, string[]>();
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (dropped(name, named)) continue;
+export function upstreamHeaders(
+  kept: Map<string, string[]>,
+  ctx: ForwardContext,
+): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
+  for (const [name, values] of kept) {
     // Expect: the body is already buffered and sent whole, so 100-continue has no meaning upstream.
     if (name === 'host' || name === 'content-length' || name === 'expect') continue;
-    const values = out.get(name);
-    if (values) values.push(raw[i + 1]);
-    else out.set(name, [raw[i + 1]]);
+    headers[name] = values.length === 1 ? values[0] : values;
   }
-  const headers: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
-  for (const [name, values] of out) headers[name] = values.length === 1 ? values[0] : values;
   headers['x-forwarded-for'] = ctx.sourceIp;
   headers['x-forwarded-proto'] = 'http';
   headers.host = ctx.upstreamHost;

@@ -22,6 +22,7 @@ import {
   ALLOWED_METHODS,
   checkRequestHead,
   headerValues,
+  keptHeaders,
   policyHeaders,
   responseHeaders,
   summaryPath,
@@ -173,15 +174,7 @@ export class HttpAdapter implements Component {
   }
 
   private meta(req: IncomingMessage, path: string, connectionName: string | null): CallMeta {
-    return {
-      decisionId: randomUUID(),
-      protocol: 'http',
-      startNs: process.hrtime.bigint(),
-      receivedAt: Date.now(),
-      sourceIp: req.socket.remoteAddress ?? '',
-      summary: { method: req.method ?? '', path },
-      connectionName,
-    };
+    return newMeta(req.socket.remoteAddress ?? '', req.method ?? '', path, connectionName);
   }
 
   /**
@@ -268,11 +261,12 @@ export class HttpAdapter implements Component {
       }
       body = read;
     }
+    const kept = keptHeaders(req.rawHeaders);
     const request: JsonObject = {
       method: req.method ?? '',
       path: target.path,
       query: target.query,
-      headers: policyHeaders(req.rawHeaders),
+      headers: policyHeaders(kept),
       body: parseBody(body, req.headers['content-type']),
     };
     const decision = this.pipeline.decide({
@@ -295,7 +289,7 @@ export class HttpAdapter implements Component {
         identity.ok ? undefined : identity.code,
       );
     }
-    this.forward(req, res, decision, upstream, target.path, target.rawQuery, body);
+    this.forward(req, res, decision, upstream, kept, target.path, target.rawQuery, body);
   }
 
   private async authenticate(req: IncomingMessage): Promise<IdentityResult> {
@@ -344,6 +338,7 @@ export class HttpAdapter implements Component {
     res: ServerResponse,
     decision: Decision,
     upstream: Upstream,
+    kept: Map<string, string[]>,
     path: string,
     rawQuery: string | null,
     body: Buffer | null,
@@ -355,7 +350,7 @@ export class HttpAdapter implements Component {
         req.headers['content-length'] !== undefined ||
         req.headers['transfer-encoding'] !== undefined);
     const url = upstream.config.url;
-    const headers: OutgoingHttpHeaders = upstreamHeaders(req.rawHeaders, {
+    const headers: OutgoingHttpHeaders = upstreamHeaders(kept, {
       upstreamHost: url.host,
       sourceIp: decision.meta.sourceIp,
       decisionId,
@@ -516,19 +511,29 @@ export class HttpAdapter implements Component {
     sourceIp: string,
     method = '',
   ): void {
-    const meta: CallMeta = {
-      decisionId: randomUUID(),
-      protocol: 'http',
-      startNs: process.hrtime.bigint(),
-      receivedAt: Date.now(),
-      sourceIp,
-      summary: { method, path: '' },
-      connectionName: null,
-    };
+    const meta = newMeta(sourceIp, method, '', null);
     const decision = this.pipeline.reject(meta, reason);
     socket.end(rawResponse(status, 'bad_request', reason, meta.decisionId));
     this.pipeline.complete(decision, { status });
   }
+}
+
+/** The identity of one call from its arrival: a fresh decision id and the clocks it is timed by. */
+function newMeta(
+  sourceIp: string,
+  method: string,
+  path: string,
+  connectionName: string | null,
+): CallMeta {
+  return {
+    decisionId: randomUUID(),
+    protocol: 'http',
+    startNs: process.hrtime.bigint(),
+    receivedAt: Date.now(),
+    sourceIp,
+    summary: { method, path },
+    connectionName,
+  };
 }
 
 function clientErrorReason(status: RejectStatus, opts: HttpAdapterOptions): string {
