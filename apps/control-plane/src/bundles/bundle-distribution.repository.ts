@@ -87,11 +87,6 @@ export class BundleDistributionRepository {
     }
   }
 
-  /** Test and diagnostics helper: the bytes enforcers would download. */
-  async readArtifact(name: string): Promise<Uint8Array | null> {
-    return this.nats('read a bundle artifact', () => this.topology.artifacts.getBlob(name));
-  }
-
   private async holds(name: string, hexSha256: string): Promise<boolean> {
     const info = await this.topology.artifacts.info(name);
     if (!info || info.deleted || !info.digest.startsWith(OBJECT_DIGEST_PREFIX)) return false;

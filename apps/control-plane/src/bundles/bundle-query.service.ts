@@ -9,6 +9,9 @@ import type {
 import { BundleMapper } from './bundle.mapper';
 import { BundleRepository } from './bundle.repository';
 
+/** Most activation-history entries one response lists. */
+const MAX_ACTIVATIONS = 500;
+
 /** Read side of bundles; never returns wasm blobs. */
 @Injectable()
 export class BundleQueryService {
@@ -29,18 +32,10 @@ export class BundleQueryService {
   }
 
   /** Who activated which version when (rollbacks included), newest first. */
-  async activations(name: string, limit = 500): Promise<BundleActivationListDto> {
+  async activations(name: string): Promise<BundleActivationListDto> {
     if (!(await this.bundles.findBundle(name))) throw new NotFoundError(`bundle ${name} not found`);
-    const rows = await this.bundles.listActivations(name, limit);
-    return {
-      items: rows.map((a) => ({
-        version: a.version,
-        digest: a.digest,
-        previous_version: a.previousVersion,
-        activated_by: a.activatedBy,
-        activated_at: new Date(a.activatedAtMs).toISOString(),
-      })),
-    };
+    const rows = await this.bundles.listActivations(name, MAX_ACTIVATIONS);
+    return { items: rows.map((a) => BundleMapper.activation(a)) };
   }
 
   async version(name: string, version: number): Promise<BundleVersionDetailDto> {

@@ -1,6 +1,8 @@
+import type { BundleActivationEntity } from './bundle-activation.entity';
 import type { BundleEntity } from './bundle.entity';
 import type { BundleVersionSummary } from './bundle.repository';
 import type {
+  BundleActivationDto,
   BundleDto,
   BundleSummaryDto,
   BundleVersionDetailDto,
@@ -56,6 +58,16 @@ export class BundleMapper {
       latest_version: stats?.latest ?? 0,
       version_count: stats?.count ?? 0,
       activated_at: iso(b.activatedAtMs),
+    };
+  }
+
+  static activation(a: BundleActivationEntity): BundleActivationDto {
+    return {
+      version: a.version,
+      digest: a.digest,
+      previous_version: a.previousVersion,
+      activated_by: a.activatedBy,
+      activated_at: new Date(a.activatedAtMs).toISOString(),
     };
   }
 }

@@ -64,8 +64,7 @@ export class BundlePublisher {
   private async recordedPointer(bundle: string): Promise<BundlePointer | null> {
     const b = await this.bundles.findBundle(bundle);
     if (!b || b.activeVersion === null) return null;
-    const versions = await this.bundles.listVersions(bundle);
-    const v = versions.find((x) => x.version === b.activeVersion);
+    const v = await this.bundles.findVersionSummary(bundle, b.activeVersion);
     if (!v)
       throw new Error(
         `bundle ${bundle} is active at version ${b.activeVersion}, which is not stored`,

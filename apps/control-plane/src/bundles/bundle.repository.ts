@@ -103,7 +103,7 @@ export class BundleRepository {
     }
   }
 
-  async latestVersion(bundle: string): Promise<number> {
+  private async latestVersion(bundle: string): Promise<number> {
     const row = await this.dataSource
       .getRepository(BundleVersionEntity)
       .createQueryBuilder('v')
@@ -156,6 +156,16 @@ export class BundleRepository {
       .getMany();
   }
 
+  /** One version's metadata, without the large columns. */
+  findVersionSummary(bundle: string, version: number): Promise<BundleVersionSummary | null> {
+    return this.dataSource
+      .getRepository(BundleVersionEntity)
+      .createQueryBuilder('v')
+      .select([...VERSION_COLUMNS])
+      .where('v.bundle = :bundle AND v.version = :version', { bundle, version })
+      .getOne();
+  }
+
   async findVersion(
     bundle: string,
     version: number,
@@ -198,7 +208,7 @@ export class BundleRepository {
       const at = Math.max(atMs, (last?.activatedAtMs ?? 0) + 1);
       await tx
         .getRepository(BundleEntity)
-        .update({ name: bundle }, { activeVersion: version, activatedBy: by, activatedAtMs: atMs });
+        .update({ name: bundle }, { activeVersion: version, activatedBy: by, activatedAtMs: at });
       await tx.getRepository(BundleActivationEntity).insert({
         id: randomUUID(),
         bundle,

@@ -299,6 +299,7 @@ test_unlisted_subject_allowed if portcullis.allow with input as {"identity": {"s
           previous_version: number | null;
           digest: string;
           activated_by: string;
+          activated_at: string;
         }[];
       }
     ).items;
@@ -313,6 +314,11 @@ test_unlisted_subject_allowed if portcullis.allow with input as {"identity": {"s
     );
     assert.equal(items[0].digest, p1.digest);
     assert.equal(items[0].activated_by, 'alice@example.com');
+    // One instant for one activation: the bundle, its history, the pointer and the response agree.
+    const activatedAt = (detail.body as { activated_at: string }).activated_at;
+    assert.equal(items[0].activated_at, activatedAt);
+    assert.equal(p3?.activated_at, activatedAt);
+    assert.equal((back.body as { activated_at: string }).activated_at, activatedAt);
   });
 
   it('activating a version that does not exist is 404 and leaves the pointer alone', async () => {

@@ -1,7 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type ConsumerInfo,
+  type JetStreamClient,
+} from '@nats-io/jetstream';
 import { Registry, type Counter, type Gauge } from 'prom-client';
 import {
   NATS_NAMES,
@@ -64,6 +69,17 @@ void describe('decision stream consumer (real nats-server, real SQLite)', () => 
     return page.items.map((i) => i.decision_id);
   }
 
+  function consumerInfo(): Promise<ConsumerInfo> {
+    return jetstreamManager(nc).then((jsm) =>
+      jsm.consumers.info(NATS_NAMES.decisionStream, NATS_NAMES.decisionConsumer),
+    );
+  }
+
+  /** Every delivered event was acknowledged or terminated: none waits for redelivery. */
+  async function waitForNoPendingAcks(label: string): Promise<void> {
+    await waitFor(async () => (await consumerInfo()).num_ack_pending === 0, 10_000, label);
+  }
+
   void before(async () => {
     nats = await NatsServerProcess.start();
     nc = await connect({ servers: nats.url });
@@ -83,9 +99,7 @@ void describe('decision stream consumer (real nats-server, real SQLite)', () => 
   void it('creates the shared durable consumer with explicit acks and the configured limits', async () => {
     const { consumer } = await startReplica();
     assert.equal(consumer.health().state, 'ok');
-    const info = await (
-      await jetstreamManager(nc)
-    ).consumers.info(NATS_NAMES.decisionStream, NATS_NAMES.decisionConsumer);
+    const info = await consumerInfo();
     assert.equal(info.config.durable_name, NATS_NAMES.decisionConsumer);
     assert.equal(info.config.ack_policy, 'explicit');
     assert.equal(info.config.max_deliver, OPTIONS.maxDeliver);
@@ -99,14 +113,7 @@ void describe('decision stream consumer (real nats-server, real SQLite)', () => 
     await waitFor(async () => (await storedIds('c-basic')).length === 1, 10_000, 'event stored');
     const dto = await service.get(e.decision_id);
     assert.equal(dto.outcome, e.outcome);
-    const jsm = await jetstreamManager(nc);
-    await waitFor(
-      async () =>
-        (await jsm.consumers.info(NATS_NAMES.decisionStream, NATS_NAMES.decisionConsumer))
-          .num_ack_pending === 0,
-      10_000,
-      'ack',
-    );
+    await waitForNoPendingAcks('ack');
   });
 
   void it('the same event published twice under different message ids (past server dedupe) is stored once', async () => {
@@ -157,14 +164,7 @@ void describe('decision stream consumer (real nats-server, real SQLite)', () => 
     for (const l of logLines)
       assert.ok(!l.includes('SECRET-MARKER'), `log line leaks message content: ${l}`);
     // Terminated, so never redelivered: nothing stays pending on the consumer.
-    const jsm = await jetstreamManager(nc);
-    await waitFor(
-      async () =>
-        (await jsm.consumers.info(NATS_NAMES.decisionStream, NATS_NAMES.decisionConsumer))
-          .num_ack_pending === 0,
-      10_000,
-      'no pending acks',
-    );
+    await waitForNoPendingAcks('no pending acks');
   });
 
   void it('an event is acknowledged only after its write commits: a failed write is retried until it succeeds', async () => {
@@ -263,6 +263,7 @@ void describe('decision stream consumer (real nats-server, real SQLite)', () => 
     const r = replicas.pop()!;
     await r.consumer.stop();
     assert.equal(r.consumer.health().state, 'stopped');
+    assert.equal((await consumerInfo()).config.durable_name, NATS_NAMES.decisionConsumer);
     const e = makeDecisionEvent({ subject: 'c-after-stop' });
     await publish(e);
     await waitFor(

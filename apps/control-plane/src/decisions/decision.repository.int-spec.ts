@@ -1,11 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DecisionEvent } from '@portcullis/contracts';
+import { REDACTED, type DecisionEvent } from '@portcullis/contracts';
 import { DecisionCursorCodec } from './decision-cursor.codec';
 import { makeDecisionEvent } from './decision-event.fixture';
 import { DecisionQueryParser } from './decision-query.parser';
 import { DecisionNotFoundError, DecisionQueryError } from './decision.errors';
 import type { DecisionDto } from './decision.dto';
+import { DecisionEntity } from './decision.entity';
 import { DecisionRepository } from './decision.repository';
 import { DecisionService } from './decision.service';
 import {
@@ -100,6 +101,49 @@ function decisionRepositoryContract(open: () => Promise<DecisionTestDatabase>): 
     delete expected.schema;
     assert.deepEqual(rest, expected);
     assert.deepEqual(Object.keys(dto).sort(), [...Object.keys(expected), 'stored_at'].sort());
+  });
+
+  void it('credentials an enforcer let through are never stored, at any depth', async () => {
+    const e = makeDecisionEvent({
+      subject: 'scrubbed',
+      input: {
+        request: {
+          method: 'GET',
+          headers: {
+            Authorization: 'Bearer eyJ.secret',
+            cookie: 'sid=secret',
+            accept: 'application/json',
+          },
+          query: { access_token: 'secret-q', page: '2' },
+        },
+        nested: [{ headers: { 'proxy-authorization': 'Basic secret', 'x-trace': '1' } }],
+      },
+    });
+    const original = structuredClone(e);
+    await service.record([e]);
+    // The caller's event is not mutated; the stored row is what must be clean.
+    assert.deepEqual(e, original);
+    const row = await db.dataSource.getRepository(DecisionEntity).findOneBy({
+      decisionId: e.decision_id,
+    });
+    assert.ok(row);
+    assert.ok(!row.event.includes('secret'), `stored event leaks a credential: ${row.event}`);
+    const dto = await service.get(e.decision_id);
+    assert.deepEqual(dto.input, {
+      request: {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        query: { access_token: REDACTED, page: '2' },
+      },
+      nested: [{ headers: { 'x-trace': '1' } }],
+    });
+    // Everything but the input is stored as the enforcer sent it.
+    const sent: Partial<DecisionEvent> = { ...e, input: null };
+    delete sent.schema;
+    assert.deepEqual(
+      { ...dto, stored_at: undefined, input: null },
+      { ...sent, stored_at: undefined },
+    );
   });
 
   void it('an unknown decision id is not found, and a malformed one is a bad request', async () => {

@@ -18,6 +18,16 @@ export interface DecisionPage {
   next: DecisionCursor | null;
 }
 
+/** The exact-match filters of a {@link DecisionQuery} and the column each one compares. */
+const EQUALITY_FILTERS = [
+  ['subject', 'd.subject'],
+  ['connection', 'd.connection'],
+  ['outcome', 'd.outcome'],
+  ['bundle', 'd.bundleName'],
+  ['bundleVersion', 'd.bundleVersion'],
+  ['enforcerId', 'd.enforcerId'],
+] as const satisfies readonly (readonly [keyof DecisionQuery, string])[];
+
 /**
  * The only code that touches the `decisions` table. Inserts are idempotent on `decision_id`
  * (`INSERT … ON CONFLICT DO NOTHING`, portable between SQLite and PostgreSQL), and reads use
@@ -79,18 +89,10 @@ export class DecisionRepository {
 
   async findPage(query: DecisionQuery): Promise<DecisionPage> {
     const qb = this.repo.createQueryBuilder('d');
-    if (query.subject !== undefined)
-      qb.andWhere('d.subject = :subject', { subject: query.subject });
-    if (query.connection !== undefined)
-      qb.andWhere('d.connection = :connection', { connection: query.connection });
-    if (query.outcome !== undefined)
-      qb.andWhere('d.outcome = :outcome', { outcome: query.outcome });
-    if (query.bundle !== undefined) qb.andWhere('d.bundleName = :bundle', { bundle: query.bundle });
-    if (query.bundleVersion !== undefined) {
-      qb.andWhere('d.bundleVersion = :bundleVersion', { bundleVersion: query.bundleVersion });
+    for (const [key, column] of EQUALITY_FILTERS) {
+      const value = query[key];
+      if (value !== undefined) qb.andWhere(`${column} = :${key}`, { [key]: value });
     }
-    if (query.enforcerId !== undefined)
-      qb.andWhere('d.enforcerId = :enforcerId', { enforcerId: query.enforcerId });
     if (query.fromUs !== undefined)
       qb.andWhere('d.timestampUs >= :fromUs', { fromUs: query.fromUs });
     if (query.toUs !== undefined) qb.andWhere('d.timestampUs < :toUs', { toUs: query.toUs });

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { DecisionEvent } from '@portcullis/contracts';
-import { DecisionCredentialScrubber } from './decision-credential.scrubber';
+import { scrubDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
 import { DecisionCursorCodec } from './decision-cursor.codec';
 import type { DecisionQuery } from './decision-query.parser';
 import type { DecisionEntity } from './decision.entity';
@@ -19,13 +18,13 @@ export class DecisionService {
   constructor(private readonly repository: DecisionRepository) {}
 
   /**
-   * Stores a batch; duplicates (same decision_id) are counted, not stored again. Credential
-   * headers are removed from each event's input first (see DecisionCredentialScrubber).
+   * Stores a batch; duplicates (same decision_id) are counted, not stored again. Defence in depth
+   * at the storage boundary: enforcers scrub credentials before they publish, but the log keeps
+   * events for a long time and accepts them from every enforcer version in the fleet, so the
+   * contract's scrub runs again here before anything is stored.
    */
   async record(events: readonly DecisionEvent[]): Promise<DecisionInsertResult> {
-    return this.repository.insertIgnoringDuplicates(
-      events.map((e) => DecisionCredentialScrubber.scrub(e)),
-    );
+    return this.repository.insertIgnoringDuplicates(events.map(scrubDecisionEvent));
   }
 
   async list(query: DecisionQuery): Promise<DecisionPageDto> {

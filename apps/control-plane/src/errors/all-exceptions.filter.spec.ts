@@ -30,7 +30,7 @@ function run(err: unknown): { res: FakeResponse; logs: Record<string, unknown>[]
   const host = {
     switchToHttp: () => ({
       getResponse: () => res,
-      getRequest: () => ({ method: 'POST', url: '/v1/bundles/x/versions?token=abc' }),
+      getRequest: () => ({ method: 'POST', url: '/v1/bundles/x/versions?token=QUERY-SECRET' }),
     }),
   } as unknown as ArgumentsHost;
   new AllExceptionsFilter(logger).catch(err, host);
@@ -51,6 +51,30 @@ describe('global exception filter', () => {
     assert.equal(logs.length, 1);
     assert.equal(logs[0].correlation_id, body.error.correlation_id);
     assert.equal(logs[0].path, '/v1/bundles/x/versions', 'query strings are not logged');
+    assert.ok(!JSON.stringify(logs).includes('QUERY-SECRET'), 'query strings are not logged');
+  });
+
+  it('a database password quoted in an unknown error reaches neither the log nor the body', () => {
+    const { res, logs } = run(
+      new Error('cannot reach postgres://cp:hunter2@db/cp or postgres://ro:sw0rdfish@replica/cp'),
+    );
+    assert.equal(res.statusCode, 500);
+    assert.equal(logs.length, 1);
+    const line = JSON.stringify(logs[0]);
+    assert.ok(!line.includes('hunter2') && !line.includes('sw0rdfish'), line);
+    assert.match(
+      String(logs[0].error),
+      /postgres:\/\/\*\*\*@db\/cp/,
+      'the rest stays for the operator',
+    );
+    assert.match(String(logs[0].stack), /postgres:\/\/\*\*\*@replica\/cp/);
+    assert.ok(!res.body.includes('hunter2') && !res.body.includes('sw0rdfish'));
+    const driver = Object.assign(new Error('connect failed postgres://cp:hunter2@db'), {
+      code: 'ECONNREFUSED',
+    });
+    const unavailable = run(driver);
+    assert.equal(unavailable.res.statusCode, 503);
+    assert.ok(!JSON.stringify(unavailable.logs).includes('hunter2'));
   });
 
   it('a domain error is mapped without logging', () => {

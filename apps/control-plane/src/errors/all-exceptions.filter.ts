@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { Logger } from '@portcullis/platform';
+import { Logger, errorMessage, redactUrl } from '@portcullis/platform';
 import { DatabaseErrorClassifier } from '../database/database-error.classifier';
 import { DomainError } from './domain.error';
 import { ErrorCode } from './error-code';
@@ -40,15 +40,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const framework = frameworkError(exception);
     if (framework) return framework;
     const correlationId = randomUUID();
+    const logged = {
+      correlation_id: correlationId,
+      method: req.method,
+      // The path only: query strings may carry things that do not belong in logs.
+      path: req.url?.split('?')[0],
+      error: redactCredentials(errorMessage(exception)),
+    };
     if (DatabaseErrorClassifier.isUnavailable(exception)) {
       // A locked, read-only or unreachable database is an outage, not a defect: 503 so clients
       // retry, still logged once with the id so an operator can find the cause.
-      this.logger.warn('database unavailable', {
-        correlation_id: correlationId,
-        method: req.method,
-        path: req.url?.split('?')[0],
-        error: exception instanceof Error ? exception.message : String(exception),
-      });
+      this.logger.warn('database unavailable', logged);
       return {
         status: 503,
         headers: { 'retry-after': '1' },
@@ -62,12 +64,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       };
     }
     this.logger.error('unhandled error', {
-      correlation_id: correlationId,
-      method: req.method,
-      // The path only: query strings may carry things that do not belong in logs.
-      path: req.url?.split('?')[0],
-      error: exception instanceof Error ? exception.message : String(exception),
-      stack: exception instanceof Error ? exception.stack : undefined,
+      ...logged,
+      stack: exception instanceof Error ? redactCredentials(exception.stack ?? '') : undefined,
     });
     return {
       status: 500,
@@ -77,6 +75,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
       },
     };
   }
+}
+
+/**
+ * An unknown error may quote a connection string (a driver echoing DATABASE_URL, say), and this
+ * filter logs its message and stack; the password in it must not reach the log. redactUrl strips
+ * the first userinfo of a string, so it is applied word by word.
+ */
+function redactCredentials(text: string): string {
+  return text.split(/(\s+)/).map(redactUrl).join('');
 }
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {

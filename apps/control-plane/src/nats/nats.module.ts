@@ -5,7 +5,7 @@ import {
   ensureJetStreamTopology,
   type JetStreamTopology,
 } from '@portcullis/contracts';
-import { redactUrl } from '@portcullis/platform';
+import { errorMessage, redactUrl } from '@portcullis/platform';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { NatsConnectionLifecycle } from './nats-connection.lifecycle';
 import { JETSTREAM_TOPOLOGY, NATS_CONNECTION } from './nats.tokens';
@@ -31,7 +31,7 @@ import { JETSTREAM_TOPOLOGY, NATS_CONNECTION } from './nats.tokens';
           });
         } catch (err) {
           throw new Error(
-            `cannot connect to NATS at ${redactUrl(config.natsUrl)}: ${(err as Error).message}`,
+            `cannot connect to NATS at ${redactUrl(config.natsUrl)}: ${errorMessage(err)}`,
           );
         }
       },

@@ -34,11 +34,15 @@ export class ActivateBundleVersionUseCase {
   }
 
   async execute(cmd: ActivateBundleVersionCommand): Promise<ActivationDto> {
-    const versions = await this.bundles.listVersions(cmd.bundle);
-    const target = versions.find((v) => v.version === cmd.version);
+    const target = await this.bundles.findVersionSummary(cmd.bundle, cmd.version);
     if (!target) throw new NotFoundError(`bundle ${cmd.bundle} has no version ${cmd.version}`);
-    const at = Date.now();
-    await this.bundles.setActive(cmd.bundle, cmd.version, target.digest, cmd.principal.subject, at);
+    await this.bundles.setActive(
+      cmd.bundle,
+      cmd.version,
+      target.digest,
+      cmd.principal.subject,
+      Date.now(),
+    );
     this.logger.info('bundle version activated', {
       bundle: cmd.bundle,
       version: cmd.version,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DECISION_PATH } from '@portcullis/contracts';
-import { Logger } from '@portcullis/platform';
+import { Logger, errorMessage } from '@portcullis/platform';
 import type { Principal } from '../../auth/principal.model';
 import { BundleRejectedError } from '../../errors/domain.error';
 import { BundleDistributionRepository } from '../bundle-distribution.repository';
@@ -86,7 +86,7 @@ export class UploadBundleVersionUseCase {
       this.logger.warn('bundle artifacts not yet in NATS; activation will retry', {
         bundle: stored.bundle,
         version: stored.version,
-        error: (err as Error).message,
+        error: errorMessage(err),
       });
     }
     let activeVersion: number | null = null;
