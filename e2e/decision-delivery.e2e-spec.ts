@@ -190,44 +190,41 @@ for (const variant of variants) {
         );
       }
 
-      it(
-        'a burst of calls is stored exactly once when the control plane restarts in the middle',
-        { timeout: 60_000 },
-        (t) =>
-          burstAcross(
-            t,
-            () => stack.haltControlPlane(),
-            () => stack.resumeControlPlane(),
-            45_000,
-          ),
-      );
-
-      it(
-        'a burst of calls is stored exactly once when the control plane is killed in the middle',
-        { timeout: 60_000 },
-        // SIGKILL while it ingests: events it held unacknowledged come back after ack_wait (10 s),
-        // some possibly already committed, and must still be stored once.
-        (t) =>
-          burstAcross(
-            t,
-            () => stack.crashControlPlane(),
-            () => stack.resumeControlPlane(),
-            45_000,
-          ),
-      );
-
-      it(
-        'a burst of calls is stored exactly once when nats-server restarts in the middle',
-        { timeout: 60_000 },
-        // While NATS is down the enforcer keeps deciding and queues the events it cannot publish.
-        (t) =>
-          burstAcross(
-            t,
-            () => stack.haltNats(),
-            () => stack.resumeNats(),
-            30_000,
-          ),
-      );
+      const restarts: {
+        what: string;
+        stop: () => Promise<void>;
+        start: () => Promise<void>;
+        settleMs: number;
+      }[] = [
+        {
+          what: 'the control plane restarts',
+          stop: () => stack.haltControlPlane(),
+          start: () => stack.resumeControlPlane(),
+          settleMs: 45_000,
+        },
+        {
+          // SIGKILL while it ingests: events it held unacknowledged come back after ack_wait
+          // (10 s), some possibly already committed, and must still be stored once.
+          what: 'the control plane is killed',
+          stop: () => stack.crashControlPlane(),
+          start: () => stack.resumeControlPlane(),
+          settleMs: 45_000,
+        },
+        {
+          // While NATS is down the enforcer keeps deciding and queues the events it cannot publish.
+          what: 'nats-server restarts',
+          stop: () => stack.haltNats(),
+          start: () => stack.resumeNats(),
+          settleMs: 30_000,
+        },
+      ];
+      for (const r of restarts) {
+        it(
+          `a burst of calls is stored exactly once when ${r.what} in the middle`,
+          { timeout: 60_000 },
+          (t) => burstAcross(t, r.stop, r.start, r.settleMs),
+        );
+      }
     },
   );
 }

@@ -36,6 +36,12 @@ export function bootstrap({ compile = true } = {}) {
   return { opa, natsServer };
 }
 
+/** Points OPA_BIN and NATS_SERVER_BIN (unless set) at the bootstrapped tools, for child processes and libs/testing. */
+export function exportToolEnv(tools) {
+  process.env.OPA_BIN ??= tools.opa;
+  process.env.NATS_SERVER_BIN ??= tools.natsServer;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const tools = bootstrap();
   log(`ready: opa=${tools.opa} nats-server=${tools.natsServer}`);

@@ -11,15 +11,16 @@
 // Usage: node scripts/gen-capabilities.mjs            (writes the file)
 //        node scripts/gen-capabilities.mjs --stdout   (prints it)
 //        node scripts/gen-capabilities.mjs --check    (exit 1 if the committed file is stale)
-// Needs the compiled runtime (npx tsc -p tsconfig.json) and opa (OPA_BIN or .tools/bin/opa).
+// Needs the compiled runtime (npx tsc -p tsconfig.json) and opa (OPA_BIN, else the pinned build
+// in .tools/bin, installed on demand like every other script does).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROOT, ensureTool } from './tools.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'libs', 'policy-runtime', 'capabilities.json');
 const require = createRequire(import.meta.url);
 
@@ -27,13 +28,6 @@ const require = createRequire(import.meta.url);
 const ALWAYS_NATIVE = ['eq', 'assign', 'print', 'internal.print'];
 // Only meaningful to `opa test`, never inside a bundle an enforcer runs.
 const NEVER = ['internal.test_case'];
-
-function opaBin() {
-  const bin = process.env.OPA_BIN ?? join(ROOT, '.tools', 'bin', 'opa');
-  if (!existsSync(bin))
-    throw new Error(`opa not found at ${bin}: run npm run bootstrap or set OPA_BIN`);
-  return bin;
-}
 
 function runtime() {
   const entry = join(ROOT, 'dist', 'libs', 'policy-runtime', 'src', 'index.js');
@@ -98,7 +92,7 @@ function wasmNative(opa, builtins, readBundleFile) {
 }
 
 export function generateCapabilities() {
-  const opa = opaBin();
+  const opa = ensureTool('opa');
   const { PROVIDED_BUILTINS, SDK_BUILTINS, readBundleFile } = runtime();
   const current = JSON.parse(
     execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' }),

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { bootstrap } from './bootstrap.mjs';
+import { bootstrap, exportToolEnv } from './bootstrap.mjs';
 import { ROOT } from './tools.mjs';
 
 const args = process.argv.slice(2);
@@ -16,8 +16,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const lint = !args.includes('--no-lint') && !only;
 const filters = args.filter((a) => !a.startsWith('--'));
 
-function run(cmd, argv, opts = {}) {
-  const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: 'inherit', ...opts });
+function run(cmd, argv) {
+  const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) {
     process.stderr.write(`\n${[cmd, ...argv].join(' ')} failed (exit ${r.status ?? r.signal})\n`);
     process.exit(r.status || 1);
@@ -34,8 +34,7 @@ function walk(dir, out = []) {
 }
 
 const tools = bootstrap();
-process.env.OPA_BIN ??= tools.opa;
-process.env.NATS_SERVER_BIN ??= tools.natsServer;
+exportToolEnv(tools);
 
 if (lint) {
   process.stderr.write('[test] eslint ...\n');
@@ -68,7 +67,6 @@ const tiers = {
 };
 const dist = join(ROOT, 'dist');
 const files = walk(dist)
-  .filter((f) => !f.includes(`${join(dist, 'node_modules')}`))
   // tsc never removes the output of a deleted or renamed source; its stale spec must not run.
   .filter((f) => existsSync(join(ROOT, relative(dist, f)).replace(/\.js$/, '.ts')))
   .filter((f) => (only ? tiers[only](f) : Object.values(tiers).some((t) => t(f))))

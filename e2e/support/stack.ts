@@ -5,10 +5,9 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import { NATS_NAMES, parseEnforcerStatus, type EnforcerStatus } from '@portcullis/contracts';
-import { REPO_ROOT, freePort, toolPath, waitFor } from '@portcullis/testing';
+import { NatsServerProcess, REPO_ROOT, freePort, toolPath, waitFor } from '@portcullis/testing';
 import { createSampleUpstream } from '../../apps/sample-upstream/src/sample-upstream.server';
 import { AppProcess } from './app-process';
-import { NatsNode } from './nats-node';
 import { ScratchDatabase } from './postgres';
 
 const ENTRY = {
@@ -74,7 +73,7 @@ export class Stack {
   private nc: NatsConnection | null = null;
   private adminTokenCache: { token: string; until: number } | null = null;
   /** The stack's nats-server; `restartNats()` restarts it on the same port and store. */
-  nats!: NatsNode;
+  nats!: NatsServerProcess;
   upstream!: StackUpstream;
   issuerUrl = '';
   controlPlaneUrl = '';
@@ -108,7 +107,7 @@ export class Stack {
   }
 
   private async boot(): Promise<void> {
-    this.nats = await NatsNode.start();
+    this.nats = await NatsServerProcess.start();
     this.upstream = await this.startUpstream();
     writeFileSync(
       this.connectionsFile,
@@ -318,15 +317,18 @@ export class Stack {
 
   // --- bundles ------------------------------------------------------------------------------
 
-  /** POST /v1/bundles/{name}/versions; returns the raw result (201 or 422 …). */
+  /**
+   * POST /v1/bundles/{name}/versions; returns the raw result (201 or 422 …). `token` as in
+   * {@link api}: the admin token by default, `null` for none.
+   */
   async upload(
     modules: Record<string, string>,
-    opts: { bundle?: string; activate?: boolean; data?: unknown } = {},
+    opts: { bundle?: string; activate?: boolean; data?: unknown; token?: string | null } = {},
   ): Promise<HttpResult> {
     const body: Record<string, unknown> = { modules };
     if (opts.activate !== undefined) body.activate = opts.activate;
     if (opts.data !== undefined) body.data = opts.data;
-    return this.api('POST', `/v1/bundles/${opts.bundle ?? 'default'}/versions`, body);
+    return this.api('POST', `/v1/bundles/${opts.bundle ?? 'default'}/versions`, body, opts.token);
   }
 
   /** Uploads (and by default activates) a bundle that must be accepted; returns its version. */

@@ -39,14 +39,7 @@ export class ForgedTokens {
 
   /** `alg: none`, empty signature. */
   unsigned(): string {
-    const now = Math.floor(Date.now() / 1000);
-    return new UnsecuredJWT({ ...(this.base.claims ?? {}) })
-      .setIssuer(this.base.issuer)
-      .setAudience(this.base.audience)
-      .setSubject(this.base.subject)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 300)
-      .encode();
+    return this.claimed(new UnsecuredJWT({ ...(this.base.claims ?? {}) })).encode();
   }
 
   /**
@@ -65,13 +58,19 @@ export class ForgedTokens {
   }
 
   private builder(): SignJWT {
+    return this.claimed(new SignJWT({ ...(this.base.claims ?? {}) }));
+  }
+
+  /** Stamps the otherwise-valid registered claims: issuer, audience, subject, iat, exp, jti. */
+  private claimed<T extends SignJWT | UnsecuredJWT>(jwt: T): T {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ ...(this.base.claims ?? {}) })
+    jwt
       .setIssuer(this.base.issuer)
       .setAudience(this.base.audience)
       .setSubject(this.base.subject)
       .setIssuedAt(now)
       .setExpirationTime(now + 300)
       .setJti(randomUUID());
+    return jwt;
   }
 }

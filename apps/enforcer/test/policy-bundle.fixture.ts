@@ -1,8 +1,4 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
   BUNDLE_POINTER_SCHEMA,
@@ -12,43 +8,12 @@ import {
   ensureJetStreamTopology,
   type BundlePointer,
 } from '@portcullis/contracts';
-import { CAPABILITIES_FILE, readBundleFile } from '@portcullis/policy-runtime';
-import { toolPath } from '@portcullis/testing';
+import { CAPABILITIES_FILE } from '@portcullis/policy-runtime';
+import { compileRego as compileWithOpa } from '@portcullis/testing';
 
-/** Compiles Rego modules with the real opa, as the control plane does, and returns policy.wasm. */
-export function compileRego(modules: Record<string, string>): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'enforcer-rego-'));
-  try {
-    for (const [name, source] of Object.entries(modules)) {
-      const file = join(dir, 'src', name);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, source);
-    }
-    const out = join(dir, 'bundle.tar.gz');
-    const run = spawnSync(
-      toolPath('opa'),
-      [
-        'build',
-        '-t',
-        'wasm',
-        '-e',
-        DECISION_PATH,
-        '--capabilities',
-        CAPABILITIES_FILE,
-        '-o',
-        out,
-        join(dir, 'src'),
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
-    if (run.status !== 0) throw new Error(`opa build failed: ${run.stderr || run.stdout}`);
-    const wasm = readBundleFile(readFileSync(out), '/policy.wasm');
-    if (!wasm) throw new Error('opa build produced no /policy.wasm');
-    return wasm;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** Compiles Rego modules with the real opa and the enforcer's capabilities, as the control plane does. */
+export const compileRego = (modules: Record<string, string>): Uint8Array =>
+  compileWithOpa(modules, { capabilities: CAPABILITIES_FILE });
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { sendJson as send } from '@portcullis/platform';
 import { SEED_CUSTOMERS, type Customer } from './customers.data';
 
 /** Largest request body /echo reads; bigger bodies get 413 (the enforcer caps earlier anyway). */
@@ -163,15 +164,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-  });
-  res.end(payload);
 }
 
 function notFound(res: ServerResponse, message: string): void {

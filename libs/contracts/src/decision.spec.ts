@@ -1,38 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import {
-  checkDecisionDocument,
-  parseDecisionEvent,
-  DECISION_EVENT_SCHEMA,
-  type DecisionEvent,
-} from './decision';
+import { decisionEventFixture } from '@portcullis/testing';
+import { checkDecisionDocument, parseDecisionEvent } from './decision';
 import { parseBundlePointer, BUNDLE_POINTER_SCHEMA } from './bundle';
 import { ContractViolation } from './validation';
 import { REDACTED, scrubDecisionEvent } from './credentials';
 
-function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
-  return {
-    schema: DECISION_EVENT_SCHEMA,
-    decision_id: randomUUID(),
-    timestamp: new Date().toISOString(),
-    path: 'portcullis/decision',
-    enforcer_id: 'enf-1',
-    bundle: { name: 'default', version: 3, digest: 'a'.repeat(64) },
-    connection: 'crm',
-    protocol: 'http',
-    subject: 'fn-reader',
-    input: { request: { method: 'GET' } },
-    result: { allow: true, reasons: [] },
-    outcome: 'allow',
-    reasons: [],
-    error: null,
-    status: 200,
-    request: { method: 'GET', path: '/customers' },
-    metrics: { timer_eval_ns: 1200, timer_total_ns: 90000 },
-    ...over,
-  };
-}
+const event = decisionEventFixture;
 
 describe('decision document check', () => {
   it('a document without a boolean allow is malformed, never an allow', () => {

@@ -2,3 +2,4 @@ export * from './lifecycle';
 export * from './config';
 export * from './logger';
 export * from './process';
+export * from './http-json';

@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO_ROOT, toolPath } from '@portcullis/testing';
+import { REPO_ROOT, buildRego, compileRego, toolPath } from '@portcullis/testing';
 import { CAPABILITIES_FILE } from './capabilities';
 import { PROVIDED_BUILTINS, SDK_BUILTINS } from './host.builtins';
-import { buildWasm, compileWasm, opaEval } from './opa-cli.test-support';
+import { opaEval } from './opa-cli.test-support';
 import { loadPolicy } from './policy.loader';
 
 /** One call per provided builtin; each result must match `opa eval` exactly. */
@@ -51,7 +51,7 @@ void describe('capabilities.json (what the control plane compiles with)', () => 
     ['net.lookup_ip_addr', 'net.lookup_ip_addr("localhost")'],
   ]) {
     void it(`opa build rejects a policy using ${builtin}, naming the builtin`, () => {
-      const run = buildWasm(
+      const run = buildRego(
         { 'p.rego': `package portcullis\n\ndecision := {"allow": true, "x": ${call}}\n` },
         { capabilities: CAPABILITIES_FILE },
       );
@@ -71,7 +71,7 @@ void describe('capabilities.json (what the control plane compiles with)', () => 
   for (const [builtin, call] of Object.entries(PROVIDED_CALLS)) {
     void it(`${builtin} compiles with the capabilities file and evaluates like opa eval`, async () => {
       const modules = { 'p.rego': `package portcullis\n\ndecision := ${call}\n` };
-      const wasm = compileWasm(modules, { capabilities: CAPABILITIES_FILE });
+      const wasm = compileRego(modules, { capabilities: CAPABILITIES_FILE });
       const policy = await loadPolicy(wasm, {});
       assert.ok(
         policy.hostBuiltins.includes(builtin),

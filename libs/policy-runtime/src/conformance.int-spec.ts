@@ -6,17 +6,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO_ROOT } from '@portcullis/testing';
+import { REPO_ROOT, compileRego, type RegoModules } from '@portcullis/testing';
 import { parse } from 'yaml';
 import { CAPABILITIES_FILE } from './capabilities';
-import { compileWasm, opaEval, type Modules } from './opa-cli.test-support';
+import { opaEval } from './opa-cli.test-support';
 import { loadPolicy } from './policy.loader';
 
 interface ConformanceCase {
   name: string;
   /** One module (package portcullis), or several keyed by file name. */
   module?: string;
-  modules?: Modules;
+  modules?: RegoModules;
   input?: unknown;
   data?: unknown;
   /** When present, OPA's answer must equal it (and WASM's too, unless a known difference). */
@@ -50,9 +50,9 @@ void describe('conformance: opa eval and the WASM runtime agree (conformance/cas
 
   for (const c of corpus.cases) {
     void it(c.name, async () => {
-      const modules: Modules = c.modules ?? { 'policy.rego': c.module ?? '' };
+      const modules: RegoModules = c.modules ?? { 'policy.rego': c.module ?? '' };
       const fromOpa = opaEval(modules, c.input, c.data);
-      const wasm = compileWasm(modules, { capabilities: CAPABILITIES_FILE });
+      const wasm = compileRego(modules, { capabilities: CAPABILITIES_FILE });
       const policy = await loadPolicy(wasm, c.data ?? {});
       const fromWasm = policy.evaluate(c.input, c.now_ns === undefined ? {} : { nowNs: c.now_ns });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CAPABILITIES_FILE } from './capabilities';
-import { compileWasm } from './opa-cli.test-support';
+import { compileRego } from '@portcullis/testing';
 import { PolicyEvaluationError, type PolicyErrorCode } from './policy-evaluation.error';
 import { loadPolicy } from './policy.loader';
 
@@ -28,7 +28,7 @@ async function rejectsWith(promise: Promise<unknown>, code: PolicyErrorCode): Pr
 void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () => {
   let allowAdmins: Uint8Array;
   before(() => {
-    allowAdmins = compileWasm({ 'policy.rego': ALLOW_ADMINS }, { capabilities: CAPABILITIES_FILE });
+    allowAdmins = compileRego({ 'policy.rego': ALLOW_ADMINS }, { capabilities: CAPABILITIES_FILE });
   });
 
   void it('returns the decision document, with the set of reasons as an array', async () => {
@@ -41,7 +41,7 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   });
 
   void it('returns undefined when portcullis.decision is undefined', async () => {
-    const wasm = compileWasm({
+    const wasm = compileRego({
       'p.rego': 'package portcullis\n\ndecision := {"allow": true} if input.ok\n',
     });
     const policy = await loadPolicy(wasm, {});
@@ -60,7 +60,7 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   });
 
   void it('time.now_ns() is one value per evaluation, and the caller can pin it', async () => {
-    const wasm = compileWasm(
+    const wasm = compileRego(
       {
         'p.rego':
           'package portcullis\n\ndecision := {"allow": true, "a": time.now_ns(), "b": x} if {\n\tx := time.now_ns()\n}\n',
@@ -81,7 +81,7 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   });
 
   void it('a module without the portcullis/decision entrypoint is rejected at load', async () => {
-    const run = compileWasm({ 'p.rego': 'package portcullis\n\ndecision := true\nother := 1\n' });
+    const run = compileRego({ 'p.rego': 'package portcullis\n\ndecision := true\nother := 1\n' });
     // Re-build with a different entrypoint by asking opa directly is overkill: corrupt the name instead.
     const bytes = Buffer.from(run);
     const at = bytes.indexOf('portcullis/decision');
@@ -91,7 +91,7 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   });
 
   void it('a module that needs a builtin nobody provides is rejected at load, not at evaluation', async () => {
-    const wasm = compileWasm({
+    const wasm = compileRego({
       'p.rego':
         'package portcullis\n\ndecision := {"allow": true, "ip": net.lookup_ip_addr("localhost")}\n',
     });
@@ -111,7 +111,7 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   });
 
   void it('a conflict inside the policy is a typed evaluation error, not a thrown string', async () => {
-    const wasm = compileWasm({
+    const wasm = compileRego({
       'p.rego': 'package portcullis\n\ndecision := input.a\ndecision := input.b\n',
     });
     const policy = await loadPolicy(wasm, {});
@@ -120,7 +120,7 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   });
 
   void it('an evaluation that needs more memory than the limit fails with memory_exhausted', async () => {
-    const wasm = compileWasm({ 'p.rego': 'package portcullis\n\ndecision := count(input.s)\n' });
+    const wasm = compileRego({ 'p.rego': 'package portcullis\n\ndecision := count(input.s)\n' });
     const policy = await loadPolicy(wasm, {}, { initialMemoryPages: 2, maxMemoryPages: 4 });
     assert.throws(
       () => policy.evaluate({ s: 'x'.repeat(1024 * 1024) }),
@@ -144,7 +144,7 @@ void describe('loadPolicy / LoadedPolicy.evaluate (real opa build -t wasm)', () 
   void it('an instance answers like a fresh one after thousands of aborted evaluations', async () => {
     // Each abort unwinds past the module's stack-pointer restore; before instances were replaced
     // on failure, the 512th abort of this policy broke every later evaluation.
-    const wasm = compileWasm({
+    const wasm = compileRego({
       'p.rego': `package portcullis
 
 f(x) := y if { y := g(x) }
@@ -166,7 +166,7 @@ decision := {"allow": true, "v": [f(z) | some z in input.items], "team": data.te
   });
 
   void it('an allocation bomb fails with memory_exhausted and its memory is given back every time', async () => {
-    const wasm = compileWasm({
+    const wasm = compileRego({
       'p.rego': `package portcullis
 
 decision := {"allow": count(big) > 0} if input.bomb
@@ -216,7 +216,7 @@ big := [[i, "padding padding padding"] | some i in numbers.range(1, input.n)]
   });
 
   void it('deeply nested and very large inputs fail typed or evaluate, and the instance stays correct', async () => {
-    const wasm = compileWasm({
+    const wasm = compileRego({
       'p.rego':
         'package portcullis\n\ndecision := {"allow": true, "d": input.d, "n": count(input.s)}\n',
     });

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { REPO_ROOT } from '@portcullis/testing';
+import { REPO_ROOT, compileRego, type RegoModules } from '@portcullis/testing';
 import { CAPABILITIES_FILE } from './capabilities';
-import { compileWasm, opaEval, type Modules } from './opa-cli.test-support';
+import { opaEval } from './opa-cli.test-support';
 import { loadPolicy, type LoadedPolicy } from './policy.loader';
 
 const REGO_DIR = join(REPO_ROOT, 'rego');
 
 /** Every file under rego/, tests included: the dev stack uploads the directory as one bundle. */
-function regoModules(dir = REGO_DIR, out: Modules = {}): Modules {
+function regoModules(dir = REGO_DIR, out: RegoModules = {}): RegoModules {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) regoModules(p, out);
@@ -43,7 +43,7 @@ void describe('rego/ library and the crm example, compiled as the dev stack uplo
   const modules = regoModules();
   let policy: LoadedPolicy;
   before(async () => {
-    policy = await loadPolicy(compileWasm(modules, { capabilities: CAPABILITIES_FILE }), {});
+    policy = await loadPolicy(compileRego(modules, { capabilities: CAPABILITIES_FILE }), {});
   });
 
   void it('a crm-reader may GET a customer', () => {

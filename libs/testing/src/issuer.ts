@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
+import { sendJson } from '@portcullis/platform';
 
 /** A token to mint: its subject, extra claims, lifetime and audience (default: the issuer's). */
 export interface MintOptions {
@@ -83,10 +84,7 @@ export class TokenIssuer {
     req: import('node:http').IncomingMessage,
     res: import('node:http').ServerResponse,
   ): Promise<void> {
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
+    const send = (status: number, body: unknown) => sendJson(res, status, body);
     const path = url.split('?')[0];
     if (method === 'GET' && path === '/.well-known/openid-configuration') {
       return send(200, {

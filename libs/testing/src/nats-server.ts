@@ -6,53 +6,95 @@ import { connect } from 'node:net';
 import { freePort, waitFor } from './ports';
 import { toolPath } from './tools';
 
-/** A real nats-server with JetStream on a loopback port and a throwaway store directory. */
+/**
+ * A real nats-server with JetStream on a loopback port and a throwaway store directory.
+ * `halt()`/`resume()` (or `restart()`) stop it with SIGTERM, the way an operator or systemd
+ * would, and start it again on the SAME port and store, so streams, consumers and KV survive and
+ * clients reconnect to the URL they already have. `stop()` ends it for good and removes the store.
+ */
 export class NatsServerProcess {
+  private child: ChildProcess | null = null;
+  private stderr = '';
+
   private constructor(
-    readonly url: string,
     readonly port: number,
-    private readonly child: ChildProcess,
-    private readonly storeDir: string,
+    readonly storeDir: string,
   ) {}
 
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
   static async start(): Promise<NatsServerProcess> {
-    const port = await freePort();
-    const storeDir = mkdtempSync(join(tmpdir(), 'portcullis-nats-'));
+    const server = new NatsServerProcess(
+      await freePort(),
+      mkdtempSync(join(tmpdir(), 'portcullis-nats-')),
+    );
+    try {
+      await server.spawn();
+    } catch (err) {
+      rmSync(server.storeDir, { recursive: true, force: true });
+      throw err;
+    }
+    return server;
+  }
+
+  /** Stops the server and starts it again on the same port and store. */
+  async restart(): Promise<void> {
+    await this.halt();
+    await this.spawn();
+  }
+
+  /** Stops the server (SIGTERM, SIGKILL after 10 s); {@link resume} starts it again. */
+  async halt(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Starts the server again after {@link halt}. */
+  async resume(): Promise<void> {
+    await this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    await this.halt();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+
+  private async spawn(): Promise<void> {
+    this.stderr = '';
     const child = spawn(
       toolPath('nats-server'),
-      ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    this.child = child;
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-8192);
+    });
+    // If the test process dies without running its `after` hooks, take the server with it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
+    // If the server exits (say the port is taken), the wait ends with its stderr in the message.
     await waitFor(
       () =>
-        new Promise<boolean>((resolve) => {
-          if (child.exitCode !== null) throw new Error(`nats-server exited: ${stderr}`);
-          const s = connect(port, '127.0.0.1', () => {
+        new Promise<boolean>((resolve, reject) => {
+          if (child.exitCode !== null)
+            return reject(new Error(`nats-server exited: ${this.stderr}`));
+          const s = connect(this.port, '127.0.0.1', () => {
             s.destroy();
             resolve(true);
           });
           s.on('error', () => resolve(false));
         }),
-      10_000,
-      'nats-server',
+      15_000,
+      `nats-server on port ${this.port}`,
     );
-    // If the test process dies without running its `after` hooks, take the server with it.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.removeListener('exit', killOnExit));
-    return new NatsServerProcess(`nats://127.0.0.1:${port}`, port, child, storeDir);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(this.storeDir, { recursive: true, force: true });
   }
 }

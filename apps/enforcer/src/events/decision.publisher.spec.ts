@@ -1,26 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DECISION_EVENT_SCHEMA,
-  scrubDecisionEvent,
-  type DecisionEvent,
-} from '@portcullis/contracts';
+import { scrubDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
 import { Logger } from '@portcullis/platform';
+import { decisionEventFixture } from '@portcullis/testing';
 import { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import { NatsClient } from '../nats/nats.client';
 import { DecisionPublisher } from './decision.publisher';
 
 function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
-  return {
-    schema: DECISION_EVENT_SCHEMA,
+  return decisionEventFixture({
     decision_id: '00000000-0000-4000-8000-000000000001',
-    timestamp: new Date().toISOString(),
-    path: 'portcullis/decision',
-    enforcer_id: 'e1',
-    bundle: { name: 'default', version: 1, digest: 'a'.repeat(64) },
-    connection: 'crm',
-    protocol: 'http',
-    subject: 'fn',
     input: {
       request: {
         method: 'GET',
@@ -35,15 +24,8 @@ function event(over: Partial<DecisionEvent> = {}): DecisionEvent {
       },
       nested: { headers: { authorization: 'Bearer other-secret' } },
     },
-    result: { allow: true, reasons: [] },
-    outcome: 'allow',
-    reasons: [],
-    error: null,
-    status: 200,
-    request: { method: 'GET', path: '/x' },
-    metrics: { timer_eval_ns: 1, timer_total_ns: 2 },
     ...over,
-  };
+  });
 }
 
 const quiet = () => new Logger('test', 'error', () => undefined);
