@@ -32,6 +32,13 @@ describe('EnvReader', () => {
     );
     assert.equal(redactUrl('postgres://u:secret@h/db'), 'postgres://***@h/db');
   });
+
+  it('every URL in a text loses its userinfo, and nothing else is eaten', () => {
+    assert.equal(
+      redactUrl('from postgres://a:one@h1/db to nats://b:two@h2:4222 (user@example.com)'),
+      'from postgres://***@h1/db to nats://***@h2:4222 (user@example.com)',
+    );
+  });
 });
 
 class Probe implements Component {

@@ -90,7 +90,8 @@ export class EnvReader {
   }
 }
 
-/** Removes userinfo from a URL-ish string so a password never reaches a message. */
+/** Removes the userinfo of every URL in a text, so a password never reaches a message or log. */
 export function redactUrl(value: string): string {
-  return value.replace(/\/\/[^/@]*@/, '//***@');
+  // Every URL in the text (an error may quote several), userinfo never spanning whitespace.
+  return value.replace(/\/\/[^/@\s]*@/g, '//***@');
 }

@@ -131,9 +131,14 @@ function toJsonBuffer(value: unknown): ArrayBuffer {
   const text = JSON.stringify(value) as string | undefined;
   // JSON.stringify returns undefined for functions and symbols; treat those like cycles and BigInts.
   if (text === undefined) throw new TypeError('value is not representable as JSON');
-  const bytes = new TextEncoder().encode(text);
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const bytes = utf8.encode(text);
+  // encode() returns a view of a fresh buffer of exactly its size: hand that over, uncopied.
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes.buffer
+    : bytes.slice().buffer;
 }
+
+const utf8 = new TextEncoder();
 
 /** opa-wasm throws strings (opa_abort), plain objects and JS errors; give them one typed shape. */
 function asPolicyError(err: unknown): PolicyEvaluationError {

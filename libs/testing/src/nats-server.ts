@@ -45,12 +45,15 @@ export class NatsServerProcess {
     await this.spawn();
   }
 
-  /** Stops the server (SIGTERM, SIGKILL after 10 s); {@link resume} starts it again. */
-  async halt(): Promise<void> {
+  /**
+   * Stops the server (SIGTERM, SIGKILL after 10 s; `SIGKILL` at once to simulate a crash);
+   * {@link resume} starts it again on the same port and store.
+   */
+  async halt(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);

@@ -45,7 +45,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       method: req.method,
       // The path only: query strings may carry things that do not belong in logs.
       path: req.url?.split('?')[0],
-      error: redactCredentials(errorMessage(exception)),
+      // An unknown error may quote a connection string (a driver echoing DATABASE_URL, say).
+      error: redactUrl(errorMessage(exception)),
     };
     if (DatabaseErrorClassifier.isUnavailable(exception)) {
       // A locked, read-only or unreachable database is an outage, not a defect: 503 so clients
@@ -65,7 +66,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     this.logger.error('unhandled error', {
       ...logged,
-      stack: exception instanceof Error ? redactCredentials(exception.stack ?? '') : undefined,
+      stack: exception instanceof Error ? redactUrl(exception.stack ?? '') : undefined,
     });
     return {
       status: 500,
@@ -75,15 +76,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
       },
     };
   }
-}
-
-/**
- * An unknown error may quote a connection string (a driver echoing DATABASE_URL, say), and this
- * filter logs its message and stack; the password in it must not reach the log. redactUrl strips
- * the first userinfo of a string, so it is applied word by word.
- */
-function redactCredentials(text: string): string {
-  return text.split(/(\s+)/).map(redactUrl).join('');
 }
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Component, Health, Logger } from '@portcullis/platform';
-import { errorMessage } from '@portcullis/platform';
+import { errorMessage, sendJson } from '@portcullis/platform';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 
 /** What the admin server asks about the rest of the enforcer. */
@@ -67,13 +67,13 @@ export class AdminServer implements Component {
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD')
-        return json(res, 405, { error: { code: 'method_not_allowed', message: 'GET only' } });
+        return sendJson(res, 405, { error: { code: 'method_not_allowed', message: 'GET only' } });
       switch (path) {
         case '/healthz':
-          return json(res, 200, { status: 'ok' });
+          return sendJson(res, 200, { status: 'ok' });
         case '/readyz': {
           const ready = this.probes.ready();
-          return json(res, ready ? 200 : 503, { ready, components: this.probes.components() });
+          return sendJson(res, ready ? 200 : 503, { ready, components: this.probes.components() });
         }
         case '/metrics': {
           const text = await this.metrics.registry.metrics();
@@ -82,22 +82,13 @@ export class AdminServer implements Component {
           return;
         }
         default:
-          return json(res, 404, {
+          return sendJson(res, 404, {
             error: { code: 'not_found', message: 'admin endpoints: /healthz /readyz /metrics' },
           });
       }
     } catch (err) {
       this.logger.error('admin request failed', { path, error: errorMessage(err) });
-      json(res, 500, { error: { code: 'internal', message: 'internal error' } });
+      sendJson(res, 500, { error: { code: 'internal', message: 'internal error' } });
     }
   }
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }

@@ -1,15 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect as connectTcp } from 'node:net';
 import { connect as connectNats } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { NATS_NAMES, decisionSubject, type BundlePointer } from '@portcullis/contracts';
 import { Logger } from '@portcullis/platform';
-import { TokenIssuer, freePort, toolPath, waitFor } from '@portcullis/testing';
+import { NatsServerProcess, TokenIssuer, waitFor } from '@portcullis/testing';
 import { createEnforcer, type EnforcerApp } from '../enforcer.app';
 import { activate, compileRego, uploadVersion } from '../../test/policy-bundle.fixture';
 import { RecordingUpstream } from '../../test/recording-upstream.fixture';
@@ -22,45 +17,10 @@ import rego.v1
 decision := {"allow": ${allow}, "reasons": []}
 `;
 
-/** A nats-server that can be killed and restarted on the same port and store (NatsServerProcess cannot). */
-class RestartableNats {
-  private child: ChildProcess | null = null;
-  readonly storeDir = mkdtempSync(join(tmpdir(), 'enforcer-nats-'));
-  constructor(readonly port: number) {}
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.child = spawn(
-      toolPath('nats-server'),
-      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
-      { stdio: 'ignore' },
-    );
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const s = connectTcp(this.port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-          s.on('error', () => resolve(false));
-        }),
-      10_000,
-      'nats-server',
-    );
-  }
-  async stop(): Promise<void> {
-    const c = this.child;
-    this.child = null;
-    if (c && c.exitCode === null) {
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await exited;
-    }
-  }
-}
-
 const quiet = new Logger('test', 'error', () => undefined);
 
 describe('the enforcer survives a NATS outage (real nats-server, killed and restarted)', () => {
-  let nats: RestartableNats;
+  let nats: NatsServerProcess;
   let issuer: TokenIssuer;
   let upstream: RecordingUpstream;
   let enforcer: EnforcerApp;
@@ -68,8 +28,7 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
   let v2: BundlePointer;
 
   before(async () => {
-    nats = new RestartableNats(await freePort());
-    await nats.start();
+    nats = await NatsServerProcess.start();
     issuer = new TokenIssuer({ port: 0, audience: 'portcullis-enforcer' });
     await issuer.start();
     upstream = new RecordingUpstream();
@@ -104,7 +63,6 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
     await upstream?.stop();
     await issuer?.stop();
     await nats?.stop();
-    if (nats) rmSync(nats.storeDir, { recursive: true, force: true });
   });
 
   const get = () =>
@@ -113,7 +71,8 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
     });
 
   it('keeps enforcing during the outage, then delivers the queued events and follows new activations', async () => {
-    await nats.stop();
+    // A crash, not a shutdown: the server gets no chance to say goodbye to its clients.
+    await nats.halt('SIGKILL');
     await waitFor(() => !enforcer.nats.isConnected(), 10_000, 'disconnect noticed');
     const during = await Promise.all([get(), get(), get()]);
     assert.deepEqual(
@@ -127,7 +86,7 @@ describe('the enforcer survives a NATS outage (real nats-server, killed and rest
     const report = (await ready.json()) as { components: Record<string, { state: string }> };
     assert.notEqual(report.components.nats.state, 'ok');
 
-    await nats.start();
+    await nats.resume();
     await waitFor(() => enforcer.nats.isConnected(), 20_000, 'reconnect');
     const nc = await connectNats({ servers: nats.url });
     try {
