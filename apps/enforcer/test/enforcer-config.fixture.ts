@@ -30,6 +30,13 @@ export function testEnforcerConfig(
     requestTimeoutMs: 10_000,
     upstreamTimeoutMs: 10_000,
     failMode: 'closed',
+    guardrails: {
+      maskMaxBytes: 1_048_576,
+      maskOversize: 'fail',
+      maskHashKey: Buffer.alloc(32, 7),
+      maskHashKeyGenerated: false,
+      recordMaxBytes: 4096,
+    },
     statusIntervalMs: 60_000,
     eventQueueMax: 1000,
     logLevel: 'error',

@@ -1,5 +1,5 @@
 import { NAME_PATTERN } from './nats';
-import { Reader, isObject, type JsonObject } from './validation';
+import { ContractViolation, Reader, isObject, type JsonObject } from './validation';
 
 export const DECISION_PATH = 'portcullis/decision';
 
@@ -23,6 +23,7 @@ export const DECISION_ERROR_CODES = [
   'malformed_decision', // the policy returned something that is not a decision document (error, 500)
   'upstream_failed', // allowed, but the upstream could not be reached or broke off (error, 502/504)
   'internal_error', // the enforcer itself failed while handling the call (error, 500)
+  'masking_failed', // allowed, but the response could not be masked as the policy said (error, 502)
 ] as const;
 export type DecisionErrorCode = (typeof DECISION_ERROR_CODES)[number];
 
@@ -45,6 +46,38 @@ export interface DecisionDocument {
  */
 export const DECISION_OBLIGATIONS = ['mask', 'record', 'approval'] as const;
 export type DecisionObligation = (typeof DECISION_OBLIGATIONS)[number];
+
+/**
+ * The `record` obligation: which bodies the call's audit record keeps (after masking, within the
+ * enforcer's size cap). Absent or false means neither.
+ */
+export interface RecordObligation {
+  request_body: boolean;
+  response_body: boolean;
+}
+
+/** Validates a `record` obligation; returns a message naming the bad field otherwise. */
+export function parseRecordObligation(
+  value: unknown,
+): { ok: true; record: RecordObligation } | { ok: false; message: string } {
+  if (value === undefined || value === null || value === false) {
+    return { ok: true, record: { request_body: false, response_body: false } };
+  }
+  if (value === true) return { ok: true, record: { request_body: true, response_body: true } };
+  if (!isObject(value)) return { ok: false, message: 'decision.record must be an object' };
+  const out: RecordObligation = { request_body: false, response_body: false };
+  for (const key of Object.keys(value)) {
+    if (key !== 'request_body' && key !== 'response_body') {
+      return { ok: false, message: `decision.record.${key} is not a known field` };
+    }
+    const v = value[key];
+    if (v !== undefined && typeof v !== 'boolean') {
+      return { ok: false, message: `decision.record.${key} must be a boolean` };
+    }
+    out[key] = v === true;
+  }
+  return { ok: true, record: out };
+}
 
 /** Result of checking what the policy returned; a malformed document is an error outcome. */
 export type DecisionDocumentCheck =
@@ -127,8 +160,45 @@ export interface DecisionEvent {
   error: { code: DecisionErrorCode; message: string } | null;
   /** Protocol-level status returned to the caller (HTTP status for http). */
   status: number;
-  request: { method: string; path: string };
+  /** `query` is the canonical query string as forwarded (credential parameters redacted), or null. */
+  request: { method: string; path: string; query?: string | null };
   metrics: { timer_eval_ns: number | null; timer_total_ns: number };
+  /** The call's audit facts; absent only in events from enforcers older than this field. */
+  call?: CallRecord;
+  /** What decision-log masking erased or masked in this event before it left the enforcer. */
+  log_mask?: LogMaskReport;
+}
+
+/**
+ * Who called what and what came back, beyond the decision itself: bytes moved each way and,
+ * when the policy's `record` obligation asked for them, the bodies after masking (UTF-8 text,
+ * or base64 for binary) capped at the enforcer's record limit.
+ */
+export interface CallRecord {
+  /** Request body bytes received from the caller. */
+  bytes_in: number;
+  /** Response body bytes sent to the caller (after masking). */
+  bytes_out: number;
+  /** Upstream response status, or null when nothing was forwarded or no answer came. */
+  upstream_status: number | null;
+  /** What response masking replaced: field-path hits and detector hits by detector name. */
+  masked: { fields: number; detectors: Record<string, number> } | null;
+  request_body: RecordedBody | null;
+  response_body: RecordedBody | null;
+}
+
+export interface RecordedBody {
+  encoding: 'utf8' | 'base64';
+  data: string;
+  /** Size of the whole body; `data` holds at most the record cap of it. */
+  bytes: number;
+  truncated: boolean;
+}
+
+/** JSON pointers (RFC 6901, rooted at the event: `/input/...`, `/result/...`, `/call/...`). */
+export interface LogMaskReport {
+  erased: string[];
+  masked: string[];
 }
 
 export function parseDecisionEvent(value: unknown): DecisionEvent {
@@ -172,10 +242,56 @@ export function parseDecisionEvent(value: unknown): DecisionEvent {
     request: {
       method: request.string('method', { max: 32 }),
       path: request.string('path', { max: 8192 }),
+      query: request.optionalString('query'),
     },
     metrics: {
       timer_eval_ns: metrics.optionalInteger('timer_eval_ns'),
       timer_total_ns: metrics.integer('timer_total_ns', { min: 0 }),
     },
+    ...optionalCall(r),
+    ...optionalLogMask(r),
   };
+}
+
+function optionalCall(r: Reader): { call?: CallRecord } {
+  if (r.raw('call') === undefined || r.raw('call') === null) return {};
+  const c = r.object('call');
+  const masked = c.optionalObject('masked');
+  const detectors = masked?.raw('detectors');
+  if (detectors !== undefined && !isObject(detectors)) {
+    throw new ContractViolation('DecisionEvent', 'call.masked.detectors', 'must be an object');
+  }
+  const counts: Record<string, number> = {};
+  for (const [name, n] of Object.entries(detectors ?? {})) {
+    if (!Number.isInteger(n) || (n as number) < 0) {
+      throw new ContractViolation('DecisionEvent', `call.masked.detectors.${name}`, 'must be a count');
+    }
+    counts[name] = n as number;
+  }
+  return {
+    call: {
+      bytes_in: c.integer('bytes_in', { min: 0 }),
+      bytes_out: c.integer('bytes_out', { min: 0 }),
+      upstream_status: c.optionalInteger('upstream_status'),
+      masked: masked ? { fields: masked.integer('fields', { min: 0 }), detectors: counts } : null,
+      request_body: recordedBody(c.optionalObject('request_body')),
+      response_body: recordedBody(c.optionalObject('response_body')),
+    },
+  };
+}
+
+function recordedBody(b: Reader | null): RecordedBody | null {
+  if (b === null) return null;
+  return {
+    encoding: b.oneOf('encoding', ['utf8', 'base64'] as const),
+    data: b.string('data', { max: 4 * 1_048_576 }),
+    bytes: b.integer('bytes', { min: 0 }),
+    truncated: b.boolean('truncated'),
+  };
+}
+
+function optionalLogMask(r: Reader): { log_mask?: LogMaskReport } {
+  if (r.raw('log_mask') === undefined || r.raw('log_mask') === null) return {};
+  const m = r.object('log_mask');
+  return { log_mask: { erased: m.stringArray('erased'), masked: m.stringArray('masked') } };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -14,6 +15,22 @@ export interface ConnectionConfig {
 }
 
 export type FailMode = 'closed' | 'open';
+
+/** What happens to a response larger than the masking limit when the policy asks to mask it. */
+export type MaskOversize = 'fail' | 'truncate';
+
+/** Response masking and call recording limits (the `mask` and `record` obligations). */
+export interface GuardrailConfig {
+  /** Largest (decoded) response body the enforcer masks; larger ones fail closed or are truncated. */
+  maskMaxBytes: number;
+  maskOversize: MaskOversize;
+  /** Key for the `hash` masking strategy (HMAC-SHA256); the same key on every enforcer keeps hashes joinable. */
+  maskHashKey: Buffer;
+  /** Whether maskHashKey was generated at boot (hashes then differ between enforcers and restarts). */
+  maskHashKeyGenerated: boolean;
+  /** Cap on each body an audit record keeps when the `record` obligation asks for it. */
+  recordMaxBytes: number;
+}
 
 /**
  * The enforcer's whole configuration, validated once at boot by {@link loadEnforcerConfig}.
@@ -34,6 +51,7 @@ export interface EnforcerConfig {
   requestTimeoutMs: number;
   upstreamTimeoutMs: number;
   failMode: FailMode;
+  guardrails: GuardrailConfig;
   /** How often the enforcer re-reports its status to the enforcer KV bucket. */
   statusIntervalMs: number;
   /** Decision events held in memory while NATS is unreachable; beyond that they are dropped (counted). */
@@ -43,6 +61,7 @@ export interface EnforcerConfig {
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const FAIL_MODES = ['closed', 'open'] as const;
+const MASK_OVERSIZE = ['fail', 'truncate'] as const;
 
 /** Reads and validates every enforcer setting; throws {@link ConfigError} naming the first bad key. */
 export function loadEnforcerConfig(
@@ -86,9 +105,36 @@ export function loadEnforcerConfig(
     requestTimeoutMs: r.int('ENFORCER_REQUEST_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
     upstreamTimeoutMs: r.int('ENFORCER_UPSTREAM_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
     failMode: r.oneOf('ENFORCER_FAIL_MODE', FAIL_MODES, 'closed'),
+    guardrails: loadGuardrails(r),
     statusIntervalMs: r.int('ENFORCER_STATUS_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
     eventQueueMax: r.int('ENFORCER_EVENT_QUEUE_MAX', 10_000, { min: 1, max: 1_000_000 }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+}
+
+function loadGuardrails(r: EnvReader): GuardrailConfig {
+  const rawKey = r.optionalString('ENFORCER_MASK_HASH_KEY');
+  let maskHashKey: Buffer;
+  if (rawKey === undefined) {
+    maskHashKey = randomBytes(32);
+  } else {
+    maskHashKey = Buffer.from(rawKey, /^[0-9a-f]+$/i.test(rawKey) ? 'hex' : 'base64');
+    if (maskHashKey.length < 32) {
+      throw new ConfigError(
+        'ENFORCER_MASK_HASH_KEY',
+        'must be at least 32 bytes (64 hex digits or base64)',
+      );
+    }
+  }
+  return {
+    maskMaxBytes: r.int('ENFORCER_MASK_MAX_BYTES', 8 * 1_048_576, {
+      min: 1024,
+      max: 256 * 1_048_576,
+    }),
+    maskOversize: r.oneOf('ENFORCER_MASK_OVERSIZE', MASK_OVERSIZE, 'fail'),
+    maskHashKey,
+    maskHashKeyGenerated: rawKey === undefined,
+    recordMaxBytes: r.int('ENFORCER_RECORD_MAX_BYTES', 65_536, { min: 0, max: 4 * 1_048_576 }),
   };
 }
 

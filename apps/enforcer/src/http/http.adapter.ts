@@ -609,6 +609,7 @@ function statusFor(code: DecisionErrorCode | null): RejectStatus {
     case 'internal_error':
       return 500;
     case 'upstream_failed':
+    case 'masking_failed':
       return 502;
   }
 }

@@ -1,0 +1,2 @@
+// Public surface of @portcullis/masking (filled in by the masking work).
+export {};
