@@ -24,6 +24,7 @@ export const DECISION_ERROR_CODES = [
   'upstream_failed', // allowed, but the upstream could not be reached or broke off (error, 502/504)
   'internal_error', // the enforcer itself failed while handling the call (error, 500)
   'masking_failed', // allowed, but the response could not be masked as the policy said (error, 502)
+  'connection_unavailable', // the connection exists but its credentials are not usable here yet (error, 503)
 ] as const;
 export type DecisionErrorCode = (typeof DECISION_ERROR_CODES)[number];
 

@@ -603,6 +603,7 @@ function statusFor(code: DecisionErrorCode | null): RejectStatus {
     case 'unknown_connection':
       return 404;
     case 'no_policy':
+    case 'connection_unavailable':
       return 503;
     case 'evaluation_failed':
     case 'malformed_decision':
