@@ -27,14 +27,20 @@ export const CREDENTIAL_QUERY_PARAMS: ReadonlySet<string> = new Set([
 export const REDACTED = '[REDACTED]';
 
 /**
- * Defence in depth for the decision log: removes credential headers from every `headers` object
- * and redacts credential query parameters in every `query` object anywhere in the event's input.
+ * Defence in depth for the decision log: removes credential headers from every `headers` object,
+ * redacts credential query parameters in every `query` object anywhere in the event's input, and
+ * in the recorded query string (`request.query`).
  * Enforcers call it before publishing and the control plane again before storing, because the log
  * outlives any one enforcer version. Returns a copy; the event passed in is untouched.
  */
 export function scrubDecisionEvent(event: DecisionEvent): DecisionEvent {
-  if (event.input === null) return event;
-  return { ...event, input: scrubObject(event.input) };
+  const query = event.request.query;
+  const request =
+    query === undefined || query === null || query === ''
+      ? event.request
+      : { ...event.request, query: redactQueryString(query) };
+  if (event.input === null) return request === event.request ? event : { ...event, request };
+  return { ...event, request, input: scrubObject(event.input) };
 }
 
 function scrubObject(value: JsonObject): JsonObject {
@@ -69,4 +75,26 @@ function scrubValue(value: unknown): unknown {
   if (isObject(value)) return scrubObject(value);
   if (Array.isArray(value)) return (value as unknown[]).map(scrubValue);
   return value;
+}
+
+/**
+ * A raw query string with the values of credential parameters ({@link CREDENTIAL_QUERY_PARAMS})
+ * replaced by {@link REDACTED}, for records that keep the query as a string. Parameter names are
+ * compared decoded and case-insensitively, so `Access%5Ftoken=` is caught too.
+ */
+export function redactQueryString(raw: string): string {
+  return raw
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawName = eq === -1 ? pair : pair.slice(0, eq);
+      let name: string;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' ')).toLowerCase();
+      } catch {
+        name = rawName.toLowerCase();
+      }
+      return CREDENTIAL_QUERY_PARAMS.has(name) ? `${rawName}=${REDACTED}` : pair;
+    })
+    .join('&');
 }

@@ -1,6 +1,7 @@
 export {
   loadPolicy,
   DECISION_ENTRYPOINT,
+  LOG_MASK_ENTRYPOINT,
   DEFAULT_MAX_DATA_BYTES,
   type LoadedPolicy,
   type LoadPolicyOptions,

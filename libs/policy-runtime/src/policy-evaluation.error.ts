@@ -4,7 +4,7 @@
  */
 export const POLICY_ERROR_CODES = [
   'invalid_module', // the bytes are not an OPA WASM module this SDK can instantiate
-  'missing_entrypoint', // the module was not built with `-e portcullis/decision`
+  'missing_entrypoint', // the module was not built with `-e portcullis/decision` (or the entrypoint evaluate named)
   'missing_builtin', // the module imports a builtin neither the SDK nor the runtime provides
   'invalid_input', // the input (or data) cannot be serialized to JSON
   'data_too_large', // the bundle's data exceeds LoadPolicyOptions.maxDataBytes

@@ -8,6 +8,13 @@ import { PolicyEvaluationError, type PolicyErrorCode } from './policy-evaluation
 /** The entrypoint every Portcullis bundle is built with (`opa build -t wasm -e portcullis/decision`). */
 export const DECISION_ENTRYPOINT = 'portcullis/decision';
 
+/**
+ * The optional entrypoint that says what to erase or mask in a call's decision-log record. The
+ * control plane builds it into the module only when the policy defines `portcullis.log_mask`;
+ * check `LoadedPolicy.entrypoints` before evaluating it.
+ */
+export const LOG_MASK_ENTRYPOINT = 'portcullis/log_mask';
+
 /** Tuning for one loaded policy. Defaults suit a gateway: small start, hard ceiling. */
 export interface LoadPolicyOptions {
   /** Initial WASM memory in 64 KiB pages (default 32 = 2 MiB). */
@@ -39,16 +46,28 @@ export interface EvaluateOptions {
    * decision can be replayed; defaults to the wall clock at the start of the evaluation.
    */
   nowNs?: bigint | number;
+  /**
+   * Which of the module's entrypoints to evaluate (`"portcullis/log_mask"`, say); default
+   * {@link DECISION_ENTRYPOINT}. One the module was not built with fails with
+   * `missing_entrypoint`, so ask `LoadedPolicy.entrypoints` first for an optional one.
+   */
+  entrypoint?: string;
 }
 
 /**
  * One instantiated policy (its own WASM instance and memory). `evaluate` is synchronous and not
- * re-entrant; it returns the value of `data.portcullis.decision` for the input, or `undefined`
- * when that rule is undefined, and throws PolicyEvaluationError (never anything else) when the
- * evaluation fails. Instances are independent: hot swap is replacing one reference with another.
+ * re-entrant; it returns the value of the entrypoint's rule for the input (`data.portcullis.decision`
+ * unless `options.entrypoint` names another), or `undefined` when that rule is undefined, and
+ * throws PolicyEvaluationError (never anything else) when the evaluation fails. Instances are
+ * independent: hot swap is replacing one reference with another.
  */
 export interface LoadedPolicy {
   evaluate(input: unknown, options?: EvaluateOptions): unknown;
+  /**
+   * The entrypoints the module was built with, as `opa build -e` names them (always including
+   * {@link DECISION_ENTRYPOINT}); e.g. `policy.entrypoints.has(LOG_MASK_ENTRYPOINT)`.
+   */
+  readonly entrypoints: ReadonlySet<string>;
   /** Builtins the module imports from the host (each one is provided, or loading would have failed). */
   readonly hostBuiltins: readonly string[];
   /** Bytes of WASM linear memory the current instance holds (never above the configured maximum). */
@@ -69,13 +88,17 @@ class WasmPolicy implements LoadedPolicy {
   private policy: OpaLoadedPolicy;
   private resets = 0;
 
+  readonly entrypoints: ReadonlySet<string>;
+
+  /** `entrypointIds` maps each entrypoint name to the module's number for it. */
   constructor(
     private readonly instantiate: () => OpaLoadedPolicy,
-    private readonly entrypoint: number,
+    private readonly entrypointIds: ReadonlyMap<string, number>,
     private readonly clock: EvaluationClock,
     readonly hostBuiltins: readonly string[],
   ) {
     this.policy = instantiate();
+    this.entrypoints = new Set(entrypointIds.keys());
   }
 
   get memoryBytes(): number {
@@ -87,6 +110,15 @@ class WasmPolicy implements LoadedPolicy {
   }
 
   evaluate(input: unknown, options?: EvaluateOptions): unknown {
+    const name = options?.entrypoint ?? DECISION_ENTRYPOINT;
+    const entrypoint = this.entrypointIds.get(name);
+    if (entrypoint === undefined) {
+      // Checked before anything runs: an unknown name must not fall back to entrypoint 0.
+      throw new PolicyEvaluationError(
+        'missing_entrypoint',
+        `policy module has no entrypoint ${name} (built with: ${[...this.entrypoints].join(', ')})`,
+      );
+    }
     this.clock.nowNs =
       options?.nowNs !== undefined ? toNs(options.nowNs) : BigInt(Date.now()) * 1_000_000n;
     let serialized: ArrayBuffer | undefined;
@@ -98,7 +130,7 @@ class WasmPolicy implements LoadedPolicy {
     }
     let resultSet: unknown;
     try {
-      resultSet = this.policy.evaluate(serialized, this.entrypoint);
+      resultSet = this.policy.evaluate(serialized, entrypoint);
     } catch (err) {
       const error = asPolicyError(err);
       this.replaceInstance();
@@ -202,7 +234,7 @@ function importedBuiltins(policy: OpaLoadedPolicy): string[] {
 
 /**
  * Instantiates an OPA-compiled WASM module (`policy.wasm` of `opa build -t wasm -e
- * portcullis/decision`) with `data` as its base document, the SDK's builtins and ours. Rejects
+ * portcullis/decision`, optionally with more `-e` entrypoints such as `portcullis/log_mask`) with `data` as its base document, the SDK's builtins and ours. Rejects
  * with PolicyEvaluationError: `invalid_module`, `missing_entrypoint`, `missing_builtin` (checked
  * now, so a module that could only fail at evaluation never becomes active), `invalid_input`
  * (data not serializable), `data_too_large` (over `maxDataBytes`) or `memory_exhausted` (the data
@@ -260,8 +292,7 @@ export async function loadPolicy(
 
   const first = instantiate();
   const entrypoints = first.entrypoints as Record<string, number>;
-  const entrypoint = entrypoints[DECISION_ENTRYPOINT];
-  if (entrypoint === undefined) {
+  if (entrypoints[DECISION_ENTRYPOINT] === undefined) {
     throw loadError(
       'missing_entrypoint',
       `policy module has no entrypoint ${DECISION_ENTRYPOINT} (found: ${Object.keys(entrypoints).join(', ') || 'none'})`,
@@ -282,7 +313,7 @@ export async function loadPolicy(
     spare = null;
     return ready ?? withData(instantiate());
   };
-  return new WasmPolicy(next, entrypoint, clock, imported);
+  return new WasmPolicy(next, new Map(Object.entries(entrypoints)), clock, imported);
 }
 
 /** A compiled WebAssembly.Module (opaque here: this program's lib settings declare no WebAssembly types). */

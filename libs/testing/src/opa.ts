@@ -20,6 +20,8 @@ export interface OpaRun {
 export interface RegoBuildOptions {
   capabilities?: string;
   data?: unknown;
+  /** Entrypoints to build (`opa build -e` each); default the decision entrypoint alone. */
+  entrypoints?: string[];
 }
 
 /**
@@ -57,7 +59,8 @@ export function buildRego(
 ): OpaRun & { wasm?: Uint8Array } {
   return withPolicyDir(modules, options.data, (dir) => {
     const out = join(dir, 'bundle.tar.gz');
-    const args = ['build', '-t', 'wasm', '-e', DECISION_PATH, '-o', out];
+    const entrypoints = options.entrypoints ?? [DECISION_PATH];
+    const args = ['build', '-t', 'wasm', ...entrypoints.flatMap((e) => ['-e', e]), '-o', out];
     if (options.capabilities) args.push('--capabilities', options.capabilities);
     const run = runOpa([...args, join(dir, 'src')]);
     if (run.status !== 0) return run;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { DECISION_PATH, type JsonObject } from '@portcullis/contracts';
-import { TarReader } from '@portcullis/policy-runtime';
+import { LOG_MASK_ENTRYPOINT, TarReader } from '@portcullis/policy-runtime';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { BundleRejectedError, UnavailableError } from '../errors/domain.error';
 import { OpaOutputMapper } from './opa-output.mapper';
@@ -15,7 +15,20 @@ export interface CompiledBundle {
   wasm: Buffer;
   /** `/data.json` of the built bundle, byte for byte (`{}` when the upload had no data). */
   data: Buffer;
+  /**
+   * The entrypoints the build asked for: `portcullis/decision`, and `portcullis/log_mask` when the
+   * policy defines it. (opa may add more of its own, such as the upload's test rules.)
+   */
+  entrypoints: string[];
 }
+
+/**
+ * Exactly what `opa build` prints when an `-e` entrypoint names no rule. The optional entrypoints
+ * are requested after `portcullis/decision`, and opa reports the first undefined one only, so this
+ * line for an optional entrypoint means the decision itself is defined.
+ */
+const undefinedEntrypoint = (entrypoint: string): string =>
+  `entrypoint "${entrypoint}" does not refer to a rule or policy decision`;
 
 /** The root directory name opa sees; it is stripped from every reported file name. */
 const ROOT = 'bundle';
@@ -45,8 +58,9 @@ type Stage = BundleRejectedError['stage'];
 /**
  * The only code that runs the `opa` binary or touches the file system for bundles. Each upload is
  * written to its own temp dir, then `opa check --strict`, `opa test` and `opa build -t wasm` run on
- * it, all with the enforcer's capabilities file so a builtin the enforcer cannot evaluate is
- * rejected here. Problems become {@link BundleRejectedError} (422), and so does a stage that runs
+ * it (entrypoint `portcullis/decision`, plus `portcullis/log_mask` when the policy defines it),
+ * all with the enforcer's capabilities file so a builtin the enforcer cannot evaluate is rejected
+ * here. Problems become {@link BundleRejectedError} (422), and so does a stage that runs
  * past OPA_TIMEOUT_MS or prints more than 16 MiB (the bundle made it so); a missing binary
  * becomes {@link UnavailableError} (503). Never a shell: arguments go to execFile as a list.
  */
@@ -100,18 +114,32 @@ export class OpaCompilerRepository {
       throw new BundleRejectedError(mapper.testFailures(test.stdout || test.stderr), 'test');
 
     const archive = join(dir, 'bundle.tar.gz');
-    const build = await this.stage(
-      'build',
-      ['-t', 'wasm', '-e', DECISION_PATH, ...caps, '-o', archive, ROOT],
-      dir,
-    );
-    if (build.code !== 0)
-      throw new BundleRejectedError(mapper.buildErrors(build.stderr || build.stdout), 'build');
+    const build = (entrypoints: string[]): Promise<RunResult> =>
+      this.stage(
+        'build',
+        ['-t', 'wasm', ...entrypoints.flatMap((e) => ['-e', e]), ...caps, '-o', archive, ROOT],
+        dir,
+      );
+    // log_mask is optional. Rather than re-implement opa's notion of "defines a rule" (a rule in
+    // any file of package portcullis, a package portcullis.log_mask, …), ask opa: build with it,
+    // and if opa says exactly that it is undefined, build again without it. That failure comes
+    // from the entrypoint check before compilation, so the retry costs milliseconds.
+    let entrypoints = [DECISION_PATH, LOG_MASK_ENTRYPOINT];
+    let built = await build(entrypoints);
+    if (
+      built.code !== 0 &&
+      (built.stderr + built.stdout).includes(undefinedEntrypoint(LOG_MASK_ENTRYPOINT))
+    ) {
+      entrypoints = [DECISION_PATH];
+      built = await build(entrypoints);
+    }
+    if (built.code !== 0)
+      throw new BundleRejectedError(mapper.buildErrors(built.stderr || built.stdout), 'build');
 
     const files = TarReader.readGzip(await readFile(archive), MAX_ARCHIVE_BYTES);
     const wasm = files.get('/policy.wasm');
     if (!wasm) throw new Error('opa build produced no /policy.wasm');
-    return { wasm, data: files.get('/data.json') ?? Buffer.from('{}') };
+    return { wasm, data: files.get('/data.json') ?? Buffer.from('{}'), entrypoints };
   }
 
   /**

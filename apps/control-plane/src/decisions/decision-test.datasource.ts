@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Decisions1764400000000 } from '../database/migrations/1764400000000-decisions';
+import { CallRecords1764430000000 } from '../database/migrations/1764430000000-call-records';
 import { dataSourceOptions, openDataSource } from '../database/data-source';
+import { CallRecordEntity } from './call-record.entity';
 import { DecisionEntity } from './decision.entity';
 
 /** A migrated database holding only the decisions schema, and how to throw it away. */
@@ -20,8 +22,8 @@ export interface DecisionTestDatabase {
 async function open(databaseUrl: string): Promise<DataSource> {
   return openDataSource({
     ...dataSourceOptions(databaseUrl),
-    entities: [DecisionEntity],
-    migrations: [Decisions1764400000000],
+    entities: [DecisionEntity, CallRecordEntity],
+    migrations: [Decisions1764400000000, CallRecords1764430000000],
   });
 }
 

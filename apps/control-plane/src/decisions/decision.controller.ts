@@ -7,14 +7,13 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiQuery,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { NAME_PATTERN, OUTCOMES } from '@portcullis/contracts';
 import { Roles } from '../auth/roles.decorator';
 import { ErrorDto } from '../errors/error.dto';
-import { DECISION_PAGE_LIMIT, DecisionQueryParser } from './decision-query.parser';
+import { ApiDecisionQuery } from './decision-query.decorator';
+import { DecisionQueryParser } from './decision-query.parser';
 import { DecisionDto, DecisionPageDto } from './decision.dto';
 import { DecisionService } from './decision.service';
 
@@ -35,55 +34,7 @@ export class DecisionController {
       'Filters are combined with AND. Pagination is keyset-based: pass next_cursor as cursor to get the ' +
       'next page; it stays valid while new decisions arrive. Unknown or repeated parameters are rejected.',
   })
-  @ApiQuery({ name: 'subject', required: false, description: 'Exact token subject' })
-  @ApiQuery({
-    name: 'connection',
-    required: false,
-    description: 'Exact connection name',
-    example: 'crm',
-  })
-  @ApiQuery({ name: 'outcome', required: false, enum: OUTCOMES })
-  @ApiQuery({
-    name: 'bundle',
-    required: false,
-    description: 'Bundle name',
-    example: 'default',
-    schema: { type: 'string', pattern: NAME_PATTERN.source },
-  })
-  @ApiQuery({
-    name: 'bundle_version',
-    required: false,
-    schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
-    description: 'Bundle version that decided',
-  })
-  @ApiQuery({
-    name: 'enforcer_id',
-    required: false,
-    schema: { type: 'string', pattern: NAME_PATTERN.source },
-  })
-  @ApiQuery({
-    name: 'from',
-    required: false,
-    schema: { type: 'string', format: 'date-time' },
-    description: 'RFC 3339; decisions at or after this instant',
-  })
-  @ApiQuery({
-    name: 'to',
-    required: false,
-    schema: { type: 'string', format: 'date-time' },
-    description: 'RFC 3339; decisions strictly before this instant',
-  })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    schema: { type: 'integer', minimum: 1, maximum: DECISION_PAGE_LIMIT.max },
-    description: `Page size, 1 to ${DECISION_PAGE_LIMIT.max} (default ${DECISION_PAGE_LIMIT.default})`,
-  })
-  @ApiQuery({
-    name: 'cursor',
-    required: false,
-    description: 'next_cursor of the previous page, unchanged',
-  })
+  @ApiDecisionQuery()
   @ApiOkResponse({ type: DecisionPageDto })
   @ApiBadRequestResponse({
     type: ErrorDto,

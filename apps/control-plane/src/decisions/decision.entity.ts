@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, PrimaryColumn, type ValueTransformer } from 'typeorm';
+import type { CallRecordEntity } from './call-record.entity';
 
 // PostgreSQL returns bigint as a string (it may exceed 2^53); epoch microseconds never do.
 const bigintAsNumber: ValueTransformer = {
@@ -10,7 +11,8 @@ const bigintAsNumber: ValueTransformer = {
  * One stored decision event. Internal to the decisions module: the API maps it to `DecisionDto`.
  * `decision_id` is the primary key, which is what makes storage idempotent: a redelivered event
  * is an `INSERT … ON CONFLICT DO NOTHING` that changes nothing. The filter columns duplicate
- * fields of `event` so they can be indexed; `event` is the validated event exactly as stored.
+ * fields of `event` so they can be indexed; `event` is the validated event as stored, without its
+ * `call`, which lives in `call_records` (see {@link CallRecordEntity}).
  *
  * The schema is created by migration `1764400000000-decisions` (never by `synchronize`); the
  * constraint and index declarations below mirror it so that `migration:generate` finds no diff.
@@ -61,11 +63,17 @@ export class DecisionEntity {
   @Column({ name: 'status', type: 'integer' })
   status!: number;
 
-  /** The whole validated DecisionEvent as JSON text (portable; queried by the columns above). */
+  /**
+   * The validated DecisionEvent as JSON text (portable; queried by the columns above), minus
+   * `call`. Rows stored before `call_records` existed may still hold `call` here.
+   */
   @Column({ name: 'event', type: 'text' })
   event!: string;
 
   /** When this replica stored it (epoch ms): the gap to `timestamp_us` is the pipeline delay. */
   @Column({ name: 'stored_at_ms', type: 'bigint', transformer: bigintAsNumber })
   storedAtMs!: number;
+
+  /** The decision's call record, when the query joined it (not a column of this table). */
+  call?: CallRecordEntity | null;
 }

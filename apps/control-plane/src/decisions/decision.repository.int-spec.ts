@@ -1,13 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { REDACTED, type DecisionEvent } from '@portcullis/contracts';
+import { REDACTED, type CallRecord, type DecisionEvent } from '@portcullis/contracts';
+import { CallRecordEntity } from './call-record.entity';
 import { DecisionCursorCodec } from './decision-cursor.codec';
 import { makeDecisionEvent } from './decision-event.fixture';
 import { DecisionQueryParser } from './decision-query.parser';
 import { DecisionNotFoundError, DecisionQueryError } from './decision.errors';
 import type { DecisionDto } from './decision.dto';
 import { DecisionEntity } from './decision.entity';
-import { DecisionRepository } from './decision.repository';
+import { DecisionRepository, PAGE_BODY_BUDGET_CHARS } from './decision.repository';
 import { DecisionService } from './decision.service';
 import {
   openPostgresTestDatabase,
@@ -97,7 +98,13 @@ function decisionRepositoryContract(open: () => Promise<DecisionTestDatabase>): 
     const dto = await service.get(e.decision_id);
     const { stored_at, ...rest } = dto;
     assert.ok(!Number.isNaN(Date.parse(stored_at)));
-    const expected: Partial<DecisionEvent> = { ...e };
+    // Fields the event did not carry (older enforcers) read back as null.
+    const expected: Record<string, unknown> = {
+      ...e,
+      request: { ...e.request, query: null },
+      call: null,
+      log_mask: null,
+    };
     delete expected.schema;
     assert.deepEqual(rest, expected);
     assert.deepEqual(Object.keys(dto).sort(), [...Object.keys(expected), 'stored_at'].sort());
@@ -138,12 +145,208 @@ function decisionRepositoryContract(open: () => Promise<DecisionTestDatabase>): 
       nested: [{ headers: { 'x-trace': '1' } }],
     });
     // Everything but the input is stored as the enforcer sent it.
-    const sent: Partial<DecisionEvent> = { ...e, input: null };
+    const sent: Record<string, unknown> = {
+      ...e,
+      input: null,
+      request: { ...e.request, query: null },
+      call: null,
+      log_mask: null,
+    };
     delete sent.schema;
     assert.deepEqual(
       { ...dto, stored_at: undefined, input: null },
       { ...sent, stored_at: undefined },
     );
+  });
+
+  void describe('call records', () => {
+    const callRecord = (over: Partial<CallRecord> = {}): CallRecord => ({
+      bytes_in: 17,
+      bytes_out: 2048,
+      upstream_status: 201,
+      masked: { fields: 2, detectors: { email: 3 } },
+      request_body: { encoding: 'utf8', data: '{"name":"Ada"}', bytes: 17, truncated: false },
+      response_body: { encoding: 'base64', data: 'AAEC', bytes: 2048, truncated: true },
+      ...over,
+    });
+    const callRows = (decisionId: string) =>
+      db.dataSource.getRepository(CallRecordEntity).countBy({ decisionId });
+
+    void it('a call record, query and log-mask report read back field for field, as a decision and as a call', async () => {
+      const call = callRecord();
+      const e = makeDecisionEvent({
+        subject: 'call-roundtrip',
+        request: { method: 'POST', path: '/customers', query: 'fields=name&page=2' },
+        metrics: { timer_eval_ns: 1000, timer_total_ns: 12_345_678 },
+        call,
+        log_mask: {
+          erased: ['/input/request/headers/authorization'],
+          masked: ['/call/request_body'],
+        },
+      });
+      await service.record([e]);
+      const decision = await service.get(e.decision_id);
+      assert.deepEqual(decision.call, call);
+      assert.deepEqual(decision.log_mask, e.log_mask);
+      assert.deepEqual(decision.request, e.request);
+      const one = await service.getCall(e.decision_id);
+      assert.deepEqual(
+        { ...one },
+        {
+          decision_id: e.decision_id,
+          timestamp: e.timestamp,
+          subject: 'call-roundtrip',
+          connection: e.connection,
+          enforcer_id: e.enforcer_id,
+          protocol: 'http',
+          request: { method: 'POST', path: '/customers', query: 'fields=name&page=2' },
+          outcome: 'allow',
+          error_code: null,
+          status: 200,
+          upstream_status: 201,
+          duration_ms: 12.346,
+          bytes_in: 17,
+          bytes_out: 2048,
+          bundle: e.bundle,
+          masked: call.masked,
+          log_mask: e.log_mask,
+          request_body: call.request_body,
+          response_body: call.response_body,
+          recorded: true,
+        },
+      );
+      const listed = await service.listCalls(
+        DecisionQueryParser.parse({ subject: 'call-roundtrip' }),
+      );
+      assert.deepEqual(
+        listed.items.map((i) => ({ ...i })),
+        [{ ...one }],
+      );
+    });
+
+    void it('the bodies are stored once, in call_records, never inside the decision row', async () => {
+      const e = makeDecisionEvent({
+        subject: 'call-bodies',
+        call: callRecord({
+          response_body: {
+            encoding: 'utf8',
+            data: 'unique-body-marker',
+            bytes: 18,
+            truncated: false,
+          },
+        }),
+      });
+      await service.record([e]);
+      const row = await db.dataSource
+        .getRepository(DecisionEntity)
+        .findOneBy({ decisionId: e.decision_id });
+      assert.ok(row);
+      assert.ok(!row.event.includes('unique-body-marker'));
+      assert.equal(await callRows(e.decision_id), 1);
+    });
+
+    void it('an event with a call record delivered again, alone or in a batch, is one decision and one call record', async () => {
+      const e = makeDecisionEvent({ subject: 'call-once', call: callRecord() });
+      assert.deepEqual(await service.record([e, e]), { inserted: 1, duplicates: 1 });
+      assert.deepEqual(await service.record([e, makeDecisionEvent({ subject: 'call-once' })]), {
+        inserted: 1,
+        duplicates: 1,
+      });
+      // A redelivery whose call differs (it cannot, but a buggy enforcer might) changes nothing.
+      await service.record([{ ...e, call: callRecord({ bytes_out: 1 }) }]);
+      assert.equal(await callRows(e.decision_id), 1);
+      assert.equal((await service.getCall(e.decision_id)).bytes_out, 2048);
+      const page = await service.listCalls(DecisionQueryParser.parse({ subject: 'call-once' }));
+      assert.equal(page.items.length, 2);
+    });
+
+    void it('an event without a call record still stores and lists, with the call fields null', async () => {
+      const e = makeDecisionEvent({ subject: 'call-legacy' });
+      assert.equal(e.call, undefined);
+      await service.record([e]);
+      assert.equal(await callRows(e.decision_id), 0);
+      const decisions = await service.list(DecisionQueryParser.parse({ subject: 'call-legacy' }));
+      assert.deepEqual(
+        decisions.items.map((i) => [i.decision_id, i.call, i.log_mask]),
+        [[e.decision_id, null, null]],
+      );
+      const calls = await service.listCalls(DecisionQueryParser.parse({ subject: 'call-legacy' }));
+      assert.equal(calls.items.length, 1);
+      const [c] = calls.items;
+      assert.equal(c.recorded, false);
+      assert.deepEqual(
+        [c.bytes_in, c.bytes_out, c.upstream_status, c.masked, c.request_body, c.response_body],
+        [null, null, null, null, null, null],
+      );
+      assert.deepEqual(c.request, { ...e.request, query: null });
+    });
+
+    void it('pruning a decision prunes its call record (the documented retention statement)', async () => {
+      const e = makeDecisionEvent({ subject: 'call-pruned', call: callRecord() });
+      await service.record([e]);
+      await db.dataSource
+        .createQueryBuilder()
+        .delete()
+        .from(DecisionEntity)
+        .where('decision_id = :id', { id: e.decision_id })
+        .execute();
+      assert.equal(await callRows(e.decision_id), 0);
+    });
+
+    void it('credential parameters in the canonical query string are redacted before storage', async () => {
+      const e = makeDecisionEvent({
+        subject: 'call-query',
+        request: {
+          method: 'GET',
+          path: '/customers',
+          query: 'page=2&ACCESS_TOKEN=qsecret&api%5Fkey=qsecret2&password&q=ok',
+        },
+      });
+      await service.record([e]);
+      const row = await db.dataSource
+        .getRepository(DecisionEntity)
+        .findOneBy({ decisionId: e.decision_id });
+      assert.ok(row && !row.event.includes('qsecret'), 'stored event leaks a query credential');
+      assert.equal(
+        (await service.getCall(e.decision_id)).request.query,
+        `page=2&ACCESS_TOKEN=${REDACTED}&api%5Fkey=${REDACTED}&password=${REDACTED}&q=ok`,
+      );
+    });
+
+    void it('a page of calls ends early rather than load more bodies than the budget, and the next page continues', async () => {
+      const big = 'x'.repeat(Math.floor(PAGE_BODY_BUDGET_CHARS * 0.4));
+      const events = [0, 1, 2].map((i) =>
+        makeDecisionEvent({
+          subject: 'call-budget',
+          timestamp: iso(BASE_US + i),
+          call: callRecord({
+            response_body: { encoding: 'utf8', data: big, bytes: big.length, truncated: false },
+          }),
+        }),
+      );
+      await service.record(events);
+      const first = await service.listCalls(
+        DecisionQueryParser.parse({ subject: 'call-budget', limit: '10' }),
+      );
+      assert.deepEqual(
+        first.items.map((i) => i.decision_id),
+        [events[2].decision_id, events[1].decision_id],
+      );
+      assert.equal(first.items[1].response_body?.data.length, big.length);
+      assert.ok(first.next_cursor);
+      const second = await service.listCalls(
+        DecisionQueryParser.parse({
+          subject: 'call-budget',
+          limit: '10',
+          cursor: first.next_cursor,
+        }),
+      );
+      assert.deepEqual(
+        second.items.map((i) => i.decision_id),
+        [events[0].decision_id],
+      );
+      assert.equal(second.next_cursor, null);
+    });
   });
 
   void it('an unknown decision id is not found, and a malformed one is a bad request', async () => {

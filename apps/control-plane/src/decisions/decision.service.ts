@@ -1,17 +1,23 @@
 import { Injectable } from '@nestjs/common';
-import { scrubDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
+import {
+  scrubDecisionEvent,
+  type DecisionEvent,
+} from '@portcullis/contracts';
+import { CallDto, CallPageDto } from './call.dto';
 import { DecisionCursorCodec } from './decision-cursor.codec';
 import type { DecisionQuery } from './decision-query.parser';
 import type { DecisionEntity } from './decision.entity';
 import { DecisionNotFoundError, DecisionQueryError } from './decision.errors';
 import { DecisionDto, DecisionPageDto } from './decision.dto';
+import { DecisionMapper } from './decision.mapper';
 import { DecisionRepository, type DecisionInsertResult } from './decision.repository';
 
 const DECISION_ID = /^[0-9a-f-]{36}$/;
 
 /**
  * The decision log: stores events idempotently and answers auditors' queries with DTOs (never
- * entities). Events were validated with `parseDecisionEvent` before they reach `record`.
+ * entities), as decisions (`list`, `get`) or as the audit view of calls (`listCalls`, `getCall`).
+ * Events were validated with `parseDecisionEvent` before they reach `record`.
  */
 @Injectable()
 export class DecisionService {
@@ -21,16 +27,19 @@ export class DecisionService {
    * Stores a batch; duplicates (same decision_id) are counted, not stored again. Defence in depth
    * at the storage boundary: enforcers scrub credentials before they publish, but the log keeps
    * events for a long time and accepts them from every enforcer version in the fleet, so the
-   * contract's scrub runs again here before anything is stored.
+   * contract's scrub runs again here before anything is stored, and so does the redaction of
+   * credential parameters in the canonical query string (`request.query`).
    */
   async record(events: readonly DecisionEvent[]): Promise<DecisionInsertResult> {
-    return this.repository.insertIgnoringDuplicates(events.map(scrubDecisionEvent));
+    return this.repository.insertIgnoringDuplicates(
+      events.map((e) => scrubDecisionEvent(e)),
+    );
   }
 
   async list(query: DecisionQuery): Promise<DecisionPageDto> {
     const page = await this.repository.findPage(query);
     const dto = new DecisionPageDto();
-    dto.items = page.rows.map(toDecisionDto);
+    dto.items = page.rows.map((row) => DecisionMapper.decision(row));
     dto.next_cursor = page.next ? DecisionCursorCodec.encode(page.next) : null;
     return dto;
   }
@@ -40,6 +49,23 @@ export class DecisionService {
    * @throws DecisionNotFoundError when no such decision is stored
    */
   async get(decisionId: string): Promise<DecisionDto> {
+    return DecisionMapper.decision(await this.find(decisionId));
+  }
+
+  async listCalls(query: DecisionQuery): Promise<CallPageDto> {
+    const page = await this.repository.findPage(query);
+    const dto = new CallPageDto();
+    dto.items = page.rows.map((row) => DecisionMapper.call(row));
+    dto.next_cursor = page.next ? DecisionCursorCodec.encode(page.next) : null;
+    return dto;
+  }
+
+  /** @throws like {@link get} */
+  async getCall(decisionId: string): Promise<CallDto> {
+    return DecisionMapper.call(await this.find(decisionId));
+  }
+
+  private async find(decisionId: string): Promise<DecisionEntity> {
     if (!DECISION_ID.test(decisionId)) {
       throw new DecisionQueryError(
         'decision_id',
@@ -48,36 +74,6 @@ export class DecisionService {
     }
     const row = await this.repository.findById(decisionId);
     if (!row) throw new DecisionNotFoundError(decisionId);
-    return toDecisionDto(row);
+    return row;
   }
-}
-
-/**
- * Field by field on purpose: the stored event may gain fields in a later schema version, and
- * only what is listed here is part of the API contract.
- */
-function toDecisionDto(row: DecisionEntity): DecisionDto {
-  const e = JSON.parse(row.event) as DecisionEvent;
-  const dto = new DecisionDto();
-  dto.decision_id = e.decision_id;
-  dto.timestamp = e.timestamp;
-  dto.stored_at = new Date(row.storedAtMs).toISOString();
-  dto.enforcer_id = e.enforcer_id;
-  dto.bundle = { name: e.bundle.name, version: e.bundle.version, digest: e.bundle.digest };
-  dto.connection = e.connection;
-  dto.protocol = e.protocol;
-  dto.path = e.path;
-  dto.subject = e.subject;
-  dto.outcome = e.outcome;
-  dto.reasons = [...e.reasons];
-  dto.error = e.error ? { code: e.error.code, message: e.error.message } : null;
-  dto.status = e.status;
-  dto.request = { method: e.request.method, path: e.request.path };
-  dto.input = e.input;
-  dto.result = e.result;
-  dto.metrics = {
-    timer_eval_ns: e.metrics.timer_eval_ns,
-    timer_total_ns: e.metrics.timer_total_ns,
-  };
-  return dto;
 }

@@ -6,6 +6,7 @@ import {
   DECISION_CONSUMER_OPTIONS,
   DEFAULT_DECISION_CONSUMER_OPTIONS,
 } from './decision-consumer.options';
+import { CallController } from './call.controller';
 import { DecisionStreamConsumer } from './decision-stream.consumer';
 import { DecisionController } from './decision.controller';
 import { DecisionMetrics } from './decision.metrics';
@@ -14,13 +15,13 @@ import { DecisionService } from './decision.service';
 
 /**
  * The decision log: ingests DecisionEvents from JetStream into the database and serves them to
- * auditors (`GET /v1/decisions`, `GET /v1/decisions/{decision_id}`). Relies on the global
+ * auditors (`GET /v1/decisions[/{decision_id}]`, and as calls `GET /v1/calls[/{decision_id}]`). Relies on the global
  * NatsModule, DatabaseModule (TypeORM DataSource), MetricsModule, HealthModule and LoggingModule.
  * The consumer starts once every provider exists (the database is migrated by then) and stops
  * before the NATS connection drains and the database closes (those close in onApplicationShutdown).
  */
 @Module({
-  controllers: [DecisionController],
+  controllers: [DecisionController, CallController],
   providers: [
     DecisionRepository,
     DecisionService,
