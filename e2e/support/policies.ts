@@ -1,5 +1,10 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { REPO_ROOT } from '@portcullis/testing';
+
 // Bundles the e2e specs and the benchmark upload. They define `portcullis.decision` themselves
-// (an uploaded bundle may), so the specs test the pipeline, not the example policy in rego/.
+// (an uploaded bundle may), so the specs test the pipeline, not the example policy in rego/;
+// `examplePolicy()` is the exception, for specs about the example's guards and obligations.
 
 /** Reason the policy gives when a reader tries to delete; specs assert it reaches the caller. */
 export const DELETE_DENIED_REASON = 'deleting customers requires the crm-admin role';
@@ -132,3 +137,44 @@ test_reader_may_list if {
     expect: { file: 'broken/policy_test.rego', row: 7, message: /test_reader_may_list|fail/i },
   },
 ];
+
+/**
+ * The repository's own example policy: every `.rego` file under rego/ (the entrypoint, the
+ * helper library, rules/crm.rego and all their tests), keyed by path relative to rego/ as the dev
+ * stack uploads it. It guards, masks and records calls on connection `crm`; see
+ * docs/policy-authors.md#the-example-policy.
+ */
+export function examplePolicy(): Record<string, string> {
+  const root = join(REPO_ROOT, 'rego');
+  const modules: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.rego')) modules[relative(root, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(root);
+  return modules;
+}
+
+/** Reasons the example policy gives on connection `crm` (as the caller sees them, prefixed). */
+export const EXAMPLE_POLICY_REASONS = {
+  deleteCollection:
+    'crm: deleting the whole customers collection is never allowed; delete customers one at a time',
+  exportWithoutLimit:
+    'crm: an export must say how many rows it wants: add limit=N with N at most 1000',
+  exportTooLarge: 'crm: an export may return at most 1000 rows',
+  exportBadLimit: "crm: an export's limit must be a whole number from 1 to 1000",
+  exportTwoLimits: 'crm: an export takes exactly one limit parameter',
+  cardInBody: 'crm: request bodies must not carry payment card numbers',
+  tooManyNumbers: 'crm: the request body has too many numbers to check for payment card numbers',
+} as const;
+
+/**
+ * Token claims that steer the example policy's masking: a `scope` containing
+ * {@link EXAMPLE_PII_READ_SCOPE} sees customers unmasked; otherwise the `mask_strategy` claim (or
+ * the connection label of the same name; the stricter wins) picks redact, partial or hash.
+ */
+export const EXAMPLE_PII_READ_SCOPE = 'pii:read';
+export const EXAMPLE_MASK_STRATEGY_CLAIM = 'mask_strategy';

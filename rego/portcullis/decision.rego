@@ -1,18 +1,22 @@
 # METADATA
 # title: Portcullis decision entrypoint
 # description: |
-#   Entrypoint `portcullis/decision` (decision document schema v1: {allow, reasons}).
-#   It composes every package under `data.portcullis.rules`: each may contribute
-#   `allow contains msg` and `deny contains msg`. Any deny wins over any allow; with neither,
-#   the request is denied with a reason naming it. Teams add a package, never edit this file.
+#   Entrypoints `portcullis/decision` (decision document schema v1: {allow, reasons} plus the
+#   optional `mask` and `record` obligations) and `portcullis/log_mask` (what to erase or mask in
+#   the decision event). Both compose every package under `data.portcullis.rules`; a package may
+#   contribute `allow`, `deny`, `mask_fields`, `mask_detectors`, `mask_strategy`, `record` and
+#   `log_mask` (all sets). Any deny wins over any allow; with neither, the request is denied with
+#   a reason naming it. Obligations ride only on an allow. Teams add a package, never edit this file.
 # scope: package
 package portcullis
 
 # METADATA
 # title: decision
-# description: The decision document the enforcer enforces. Reasons are sorted, so stable.
+# description: |
+#   The decision document the enforcer enforces. Reasons are sorted, so stable. An allow carries
+#   `mask` when some package asked for masking and `record` when some package asked to keep bodies.
 # entrypoint: true
-decision := {"allow": true, "reasons": sort(_allows)} if {
+decision := object.union_n([{"allow": true, "reasons": sort(_allows)}, _mask_obligation, _record_obligation]) if {
 	count(_denies) == 0
 	count(_allows) > 0
 } else := {"allow": false, "reasons": sort(_denies)} if {
@@ -48,3 +52,94 @@ _connection := c if {
 	c := input.connection.name
 	is_string(c)
 } else := "(unknown)"
+
+# --- mask: the union of every package's fields and detectors, with the strictest strategy ---
+
+_mask_obligation := {"mask": {
+	"fields": sort(_mask_fields),
+	"detectors": sort(_mask_detectors),
+	"strategy": _mask_strategy,
+}} if {
+	count(_mask_fields) + count(_mask_detectors) > 0
+} else := {}
+
+_mask_fields contains field if {
+	some name, field
+	data.portcullis.rules[name].mask_fields[field]
+	is_string(field)
+}
+
+# Names are passed on unchecked: the enforcer rejects an unknown detector (a malformed decision,
+# nothing forwarded) rather than shipping what a misspelt detector should have caught.
+_mask_detectors contains detector if {
+	some name, detector
+	data.portcullis.rules[name].mask_detectors[detector]
+	is_string(detector)
+}
+
+# redact reveals nothing, hash reveals which values are equal, partial reveals a part: when
+# packages disagree the one that reveals least wins. A value that is not a known strategy counts
+# as redact, so a typo can only make masking stricter.
+_strategy_strictness := {"partial": 1, "hash": 2, "redact": 3}
+
+_strictness(strategy) := n if {
+	n := _strategy_strictness[strategy]
+} else := 3
+
+_strategies contains strategy if {
+	some name, strategy
+	data.portcullis.rules[name].mask_strategy[strategy]
+	is_string(strategy)
+}
+
+_mask_strategy := strategy if {
+	strictest := max({_strictness(s) | some s in _strategies})
+	some strategy
+	_strategy_strictness[strategy] == strictest
+} else := "redact"
+
+# --- record: which bodies the audit record keeps ---
+
+# Unknown names are passed on too, so the enforcer refuses them ("decision.record.<name> is not a
+# known field") instead of the policy silently recording less than its author meant.
+_record_obligation := {"record": {part: true | some part in _record_parts}} if {
+	count(_record_parts) > 0
+} else := {}
+
+_record_parts contains part if {
+	some name, part
+	data.portcullis.rules[name].record[part]
+	is_string(part)
+}
+
+# METADATA
+# title: log_mask
+# description: |
+#   What the enforcer erases or masks in the decision event before it leaves (sorted, so stable):
+#   JSON pointers to erase, or {"op": "upsert"|"detect", ...} objects (see docs/masking.md).
+#   By default nothing is erased, and card numbers, US SSNs and e-mail addresses are redacted
+#   wherever a request or response body can appear in the event. Packages add their own entries.
+# entrypoint: true
+log_mask := sort(_log_mask)
+
+_body_pointers := {"/input/request/body", "/call/request_body", "/call/response_body"}
+
+_log_mask contains {
+	"op": "detect",
+	"path": pointer,
+	"detectors": ["credit_card", "email", "ssn"],
+	"strategy": "redact",
+} if {
+	some pointer in _body_pointers
+}
+
+# Strings and objects are passed on as written; the enforcer validates them and fails closed.
+_log_mask contains entry if {
+	some name, entry
+	data.portcullis.rules[name].log_mask[entry]
+	_is_log_mask_entry(entry)
+}
+
+_is_log_mask_entry(entry) if is_string(entry)
+
+_is_log_mask_entry(entry) if is_object(entry)

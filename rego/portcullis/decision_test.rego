@@ -48,3 +48,94 @@ test_missing_request_fields_still_give_a_reason if {
 	d := portcullis.decision with input as {} with data.portcullis.rules as {}
 	d == {"allow": false, "reasons": ["no rule allows request (no path) on connection (unknown)"]}
 }
+
+test_an_allow_without_obligations_carries_neither_mask_nor_record if {
+	d := portcullis.decision with input as _get_crm
+		with data.portcullis.rules as {"team": {"allow": {"ok"}, "mask_strategy": {"hash"}}}
+	d == {"allow": true, "reasons": ["team: ok"]}
+}
+
+test_mask_fields_and_detectors_are_merged_across_packages_and_sorted if {
+	rules := {
+		"a": {"allow": {"ok"}, "mask_fields": {"$..ssn"}, "mask_detectors": {"email"}},
+		"b": {"mask_fields": {"$..card_number", "$..ssn"}, "mask_detectors": {"credit_card", 7}},
+	}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d == {
+		"allow": true,
+		"reasons": ["a: ok"],
+		"mask": {"fields": ["$..card_number", "$..ssn"], "detectors": ["credit_card", "email"], "strategy": "redact"},
+	}
+}
+
+test_mask_strategy_defaults_to_redact if {
+	d := portcullis.decision with input as _get_crm
+		with data.portcullis.rules as {"a": {"allow": {"ok"}, "mask_detectors": {"email"}}}
+	d.mask.strategy == "redact"
+}
+
+test_the_strictest_mask_strategy_wins if {
+	partial_only := {"a": {"allow": {"ok"}, "mask_detectors": {"email"}, "mask_strategy": {"partial"}}}
+	portcullis.decision.mask.strategy == "partial" with input as _get_crm with data.portcullis.rules as partial_only
+
+	partial_and_hash := {
+		"a": {"allow": {"ok"}, "mask_detectors": {"email"}, "mask_strategy": {"partial"}},
+		"b": {"mask_strategy": {"hash"}},
+	}
+	portcullis.decision.mask.strategy == "hash" with input as _get_crm with data.portcullis.rules as partial_and_hash
+
+	all_three := {"a": {"allow": {"ok"}, "mask_detectors": {"email"}, "mask_strategy": {"partial", "hash", "redact"}}}
+	portcullis.decision.mask.strategy == "redact" with input as _get_crm with data.portcullis.rules as all_three
+}
+
+test_an_unknown_mask_strategy_counts_as_redact if {
+	rules := {"a": {"allow": {"ok"}, "mask_detectors": {"email"}, "mask_strategy": {"partial", "none"}}}
+	portcullis.decision.mask.strategy == "redact" with input as _get_crm with data.portcullis.rules as rules
+}
+
+test_record_parts_are_merged_across_packages if {
+	rules := {
+		"a": {"allow": {"ok"}, "record": {"request_body"}},
+		"b": {"record": {"response_body"}},
+	}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d.record == {"request_body": true, "response_body": true}
+}
+
+test_a_misspelt_record_part_reaches_the_enforcer_to_be_refused if {
+	rules := {"a": {"allow": {"ok"}, "record": {"response_bodies"}}}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d.record == {"response_bodies": true}
+}
+
+test_a_deny_carries_no_obligations if {
+	rules := {
+		"a": {"allow": {"ok"}, "mask_detectors": {"email"}, "record": {"request_body"}},
+		"b": {"deny": {"no"}},
+	}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d == {"allow": false, "reasons": ["b: no"]}
+}
+
+_default_detects := [
+	{"op": "detect", "path": "/call/request_body", "detectors": ["credit_card", "email", "ssn"], "strategy": "redact"},
+	{"op": "detect", "path": "/call/response_body", "detectors": ["credit_card", "email", "ssn"], "strategy": "redact"},
+	{"op": "detect", "path": "/input/request/body", "detectors": ["credit_card", "email", "ssn"], "strategy": "redact"},
+]
+
+test_log_mask_by_default_erases_nothing_and_detects_in_every_body if {
+	m := portcullis.log_mask with input as _get_crm with data.portcullis.rules as {}
+	m == _default_detects
+}
+
+test_log_mask_adds_package_entries_and_ignores_other_values if {
+	upsert := {"op": "upsert", "path": "/input/identity/claims/email", "value": "(erased)"}
+	rules := {"a": {"log_mask": {"/input/request/headers/x-session", upsert, 42}}}
+	m := portcullis.log_mask with input as _get_crm with data.portcullis.rules as rules
+	count(m) == 5
+	"/input/request/headers/x-session" in m
+	upsert in m
+	every entry in _default_detects {
+		entry in m
+	}
+}

@@ -1,19 +1,19 @@
 // The sample "customers" API of the dev stack (`npm start`): it stands for the internal service an
 // enforcer protects. Not a Portcullis component; never deploy it.
-import { EnvReader, Logger, loadConfigOrExit, runMain, stopOnSignals } from '@portcullis/platform';
+import { Logger, loadConfigOrExit, runMain, stopOnSignals } from '@portcullis/platform';
+import { loadSampleUpstreamConfig } from './sample-upstream.config';
 import { createSampleUpstream } from './sample-upstream.server';
 
 async function main(): Promise<void> {
   const log = new Logger('sample-upstream');
-  const { port, host } = loadConfigOrExit(() => {
-    const env = new EnvReader();
-    return {
-      port: env.port('SAMPLE_UPSTREAM_PORT', 8901),
-      host: env.string('SAMPLE_UPSTREAM_HOST', '127.0.0.1'),
-    };
+  const { port, host, expect } = loadConfigOrExit(() => loadSampleUpstreamConfig());
+  const server = await createSampleUpstream({ port, host, expect });
+  // Which credential kinds are demanded, never their values.
+  log.info('listening', {
+    url: server.url,
+    port: server.port,
+    expects: Object.keys(expect).join(',') || 'nothing',
   });
-  const server = await createSampleUpstream({ port, host });
-  log.info('listening', { url: server.url, port: server.port });
   stopOnSignals(() => server.stop(), log);
 }
 

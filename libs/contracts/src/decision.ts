@@ -1,7 +1,11 @@
 import { NAME_PATTERN } from './nats';
 import { ContractViolation, Reader, isObject, type JsonObject } from './validation';
 
+/** The policy entrypoint that decides a call. */
 export const DECISION_PATH = 'portcullis/decision';
+
+/** The optional policy entrypoint naming what to erase or mask in a call's decision event. */
+export const LOG_MASK_PATH = 'portcullis/log_mask';
 
 /** Every enforcer decision is exactly one of these (Envoy ext_authz: denied ≠ could not decide). */
 export const OUTCOMES = ['allow', 'deny', 'error'] as const;

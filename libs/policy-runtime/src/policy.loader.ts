@@ -2,18 +2,19 @@ import {
   loadPolicySync as instantiateOpaPolicy,
   type LoadedPolicy as OpaLoadedPolicy,
 } from '@open-policy-agent/opa-wasm';
+import { DECISION_PATH, LOG_MASK_PATH } from '@portcullis/contracts';
 import { hostBuiltins, SDK_BUILTINS, type EvaluationClock } from './host.builtins';
 import { PolicyEvaluationError, type PolicyErrorCode } from './policy-evaluation.error';
 
 /** The entrypoint every Portcullis bundle is built with (`opa build -t wasm -e portcullis/decision`). */
-export const DECISION_ENTRYPOINT = 'portcullis/decision';
+export const DECISION_ENTRYPOINT = DECISION_PATH;
 
 /**
  * The optional entrypoint that says what to erase or mask in a call's decision-log record. The
  * control plane builds it into the module only when the policy defines `portcullis.log_mask`;
  * check `LoadedPolicy.entrypoints` before evaluating it.
  */
-export const LOG_MASK_ENTRYPOINT = 'portcullis/log_mask';
+export const LOG_MASK_ENTRYPOINT = LOG_MASK_PATH;
 
 /** Tuning for one loaded policy. Defaults suit a gateway: small start, hard ceiling. */
 export interface LoadPolicyOptions {

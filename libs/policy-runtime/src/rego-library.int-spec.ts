@@ -46,10 +46,15 @@ void describe('rego/ library and the crm example, compiled as the dev stack uplo
     policy = await loadPolicy(compileRego(modules, { capabilities: CAPABILITIES_FILE }), {});
   });
 
-  void it('a crm-reader may GET a customer', () => {
+  void it('a crm-reader without pii:read may GET a customer, with its PII masked', () => {
     assert.deepEqual(policy.evaluate(call('GET', '/customers/7', ['crm-reader'])), {
       allow: true,
       reasons: ['crm: reading customers is allowed for crm-reader'],
+      mask: {
+        fields: ['$..card_number', '$..ssn'],
+        detectors: ['credit_card', 'email', 'ssn'],
+        strategy: 'redact',
+      },
     });
   });
 

@@ -1,9 +1,9 @@
 # METADATA
 # title: Portcullis policy helpers
 # description: |
-#   Common checks for rule packages under data.portcullis.rules: identity roles, connection,
-#   method and path matching, and business hours. All read the v1 input document
-#   (see docs/policy-authors.md).
+#   Common checks for rule packages under data.portcullis.rules: identity roles and scopes,
+#   connection, method and path matching, and business hours. All read the v1 input document
+#   (see docs/policy-authors.md). Payment card detection is `data.portcullis.lib.pii`.
 # scope: package
 package portcullis.lib
 
@@ -25,6 +25,25 @@ roles contains role if {
 # METADATA
 # description: True when the caller holds the role.
 has_role(role) if role in roles
+
+# METADATA
+# description: |
+#   OAuth scopes of the caller from the `scope` claim: one space-separated string (RFC 8693,
+#   RFC 9068) or an array of strings. Empty when absent.
+scopes contains scope if {
+	is_string(input.identity.claims.scope)
+	some scope in split(input.identity.claims.scope, " ")
+	scope != ""
+}
+
+scopes contains scope if {
+	some scope in input.identity.claims.scope
+	is_string(scope)
+}
+
+# METADATA
+# description: True when the caller's `scope` claim grants `scope` (e.g. "pii:read").
+has_scope(scope) if scope in scopes
 
 # METADATA
 # description: True when the caller holds at least one of the roles (a set or array).

@@ -60,3 +60,18 @@ test_no_business_hours_at_the_weekend if {
 	saturday := time.add_date(_friday_11_utc, 0, 0, 1)
 	not lib.within_business_hours("Europe/Berlin", 0, 24) with input as {"context": {"time_ns": saturday}}
 }
+
+test_scopes_from_a_space_separated_claim if {
+	lib.scopes == {"pii:read", "crm"} with input as {"identity": {"claims": {"scope": "crm  pii:read"}}}
+}
+
+test_scopes_from_an_array_claim if {
+	lib.scopes == {"pii:read"} with input as {"identity": {"claims": {"scope": ["pii:read", 7]}}}
+}
+
+test_has_scope_needs_the_exact_scope if {
+	lib.has_scope("pii:read") with input as {"identity": {"claims": {"scope": "openid pii:read"}}}
+	not lib.has_scope("pii:read") with input as {"identity": {"claims": {"scope": "pii:readonly pii"}}}
+	not lib.has_scope("pii:read") with input as {"identity": {"claims": {"roles": ["pii:read"]}}}
+	not lib.has_scope("pii:read") with input as {"identity": null}
+}
