@@ -28,6 +28,11 @@ export interface AppProcessOptions {
  */
 export class AppProcess {
   private child: ChildProcess | null = null;
+
+  /** The running child's process id (to prove a change applied without a restart), or null. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
   private readonly tail: string[] = [];
   private listening: Record<string, unknown> | null = null;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;

@@ -39,6 +39,19 @@ export class ScratchDatabase {
     return withClient(this.url, async (c) => (await c.query<T>(sql, params)).rows);
   }
 
+  /** Every row of every table in the public schema, as text (for scans of what was stored). */
+  async dump(): Promise<string> {
+    const tables = await this.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`,
+    );
+    const parts: string[] = [];
+    for (const { tablename } of tables) {
+      const rows = await this.query(`SELECT * FROM "${tablename.replace(/"/g, '""')}"`);
+      parts.push(`${tablename}: ${JSON.stringify(rows)}`);
+    }
+    return parts.join('\n');
+  }
+
   async drop(): Promise<void> {
     await withClient(this.adminUrl, (c) =>
       c.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`),

@@ -1,4 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  type Dirent,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -420,6 +427,44 @@ export class Stack {
     return items;
   }
 
+  /** Every call record matching the filters (GET /v1/calls, auditor token), following next_cursor. */
+  async allCalls(query: Record<string, string | number> = {}): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let cursor: unknown = undefined;
+    for (let page = 0; page < 100; page++) {
+      const q = new URLSearchParams(
+        Object.entries({ ...query, limit: 100 }).map(([k, v]): [string, string] => [k, String(v)]),
+      );
+      if (typeof cursor === 'string' && cursor.length > 0) q.set('cursor', cursor);
+      const res = await this.api('GET', `/v1/calls?${q.toString()}`);
+      if (res.status !== 200) throw new Error(`GET /v1/calls answered ${res.status}: ${res.text}`);
+      const body = res.body as { items: Record<string, unknown>[]; next_cursor: unknown };
+      items.push(...body.items);
+      cursor = body.next_cursor;
+      if (typeof cursor !== 'string' || cursor.length === 0) return items;
+    }
+    throw new Error('more than 100 pages of calls');
+  }
+
+  /**
+   * Which of `needles` occur anywhere the stack wrote: every file under its temp directory (the
+   * SQLite database and its WAL, key files), the nats-server store (streams, KV, object store),
+   * the scratch PostgreSQL database's rows, and every log line. Returns "needle in place" strings.
+   */
+  async findInStores(needles: string[]): Promise<string[]> {
+    const found: string[] = [];
+    const check = (where: string, haystack: Buffer | string) => {
+      for (const n of needles)
+        if (n.length > 0 && haystack.includes(n)) found.push(`${n} in ${where}`);
+    };
+    for (const dir of [this.dataDir, this.nats.storeDir]) {
+      for (const file of filesUnder(dir)) check(file, readFileSync(file));
+    }
+    if (this.database) check('postgres rows', await this.database.dump());
+    check('logs', this.logs().join('\n'));
+    return found;
+  }
+
   private app(name: string, entry: string, env: Record<string, string>): AppProcess {
     const app = new AppProcess({
       name,
@@ -433,6 +478,22 @@ export class Stack {
     this.apps.push(app);
     return app;
   }
+}
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(path));
+    else if (e.isFile()) out.push(path);
+  }
+  return out;
 }
 
 function profileArgs(): string[] {

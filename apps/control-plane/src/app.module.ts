@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { BundlesModule } from './bundles/bundles.module';
+import { ConnectionsModule } from './connections/connections.module';
 import { ControlPlaneConfigModule } from './config/control-plane-config.module';
 import type { ControlPlaneConfig } from './config/control-plane.config';
 import { DatabaseModule } from './database/database.module';
@@ -30,6 +31,7 @@ export class AppModule {
         BundlesModule,
         EnforcersModule,
         DecisionsModule,
+        ConnectionsModule,
       ],
     };
   }

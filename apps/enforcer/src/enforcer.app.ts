@@ -3,9 +3,12 @@ import { DEFAULT_TOPOLOGY } from '@portcullis/contracts';
 import { TokenVerifier } from '@portcullis/identity';
 import { Lifecycle, Logger, type Health } from '@portcullis/platform';
 import { AdminServer } from './admin/admin.server';
+import { Masker } from '@portcullis/masking';
 import type { EnforcerConfig } from './config/enforcer.config';
+import { ConnectionRegistry } from './connections/connection.registry';
 import { DecisionPublisher } from './events/decision.publisher';
 import { HttpAdapter, type TokenVerifierLike } from './http/http.adapter';
+import { ResponseMasker } from './http/response.masker';
 import { EnforcerMetrics } from './metrics/enforcer.metrics';
 import { NatsClient } from './nats/nats.client';
 import { DecisionPipeline } from './pipeline/decision.pipeline';
@@ -26,6 +29,7 @@ export class EnforcerApp {
   readonly metrics = new EnforcerMetrics();
   readonly nats: NatsClient;
   readonly watcher: BundleWatcher;
+  readonly connections: ConnectionRegistry;
   readonly publisher: DecisionPublisher;
   readonly pipeline: DecisionPipeline;
   readonly proxy: HttpAdapter;
@@ -44,6 +48,23 @@ export class EnforcerApp {
       this.metrics,
       this.logger.child('nats'),
     );
+    const topology = { ...DEFAULT_TOPOLOGY, replicas: config.jetStreamReplicas };
+    this.connections = new ConnectionRegistry(
+      this.nats,
+      {
+        enforcerId: config.enforcerId,
+        fileConnections: config.connections,
+        ...(config.connectionServes ? { serves: config.connectionServes } : {}),
+        topology,
+      },
+      this.logger.child('connections'),
+    );
+    if (config.guardrails.maskHashKeyGenerated) {
+      this.logger.warn(
+        'ENFORCER_MASK_HASH_KEY is not set: hashed values differ between enforcers and restarts',
+      );
+    }
+    const masker = new Masker(config.guardrails.maskHashKey);
     this.watcher = new BundleWatcher(
       this.nats,
       overrides.loadPolicy ?? loadPolicy,
@@ -51,7 +72,7 @@ export class EnforcerApp {
         enforcerId: config.enforcerId,
         bundle: config.bundle,
         statusIntervalMs: config.statusIntervalMs,
-        topology: { ...DEFAULT_TOPOLOGY, replicas: config.jetStreamReplicas },
+        topology,
       },
       this.metrics,
       this.logger.child('bundles'),
@@ -69,6 +90,8 @@ export class EnforcerApp {
       sink: this.publisher,
       metrics: this.metrics,
       logger: this.logger.child('pipeline'),
+      masker,
+      recordMaxBytes: config.guardrails.recordMaxBytes,
     });
     const verifier =
       overrides.verifier ??
@@ -81,7 +104,12 @@ export class EnforcerApp {
       {
         host: config.host,
         port: config.port,
-        connections: config.connections,
+        connections: this.connections,
+        responseMasker: new ResponseMasker(masker, {
+          maxBytes: config.guardrails.maskMaxBytes,
+          oversize: config.guardrails.maskOversize,
+        }),
+        recordMaxBytes: config.guardrails.recordMaxBytes,
         maxBodyBytes: config.maxBodyBytes,
         maxHeaderBytes: config.maxHeaderBytes,
         requestTimeoutMs: config.requestTimeoutMs,
@@ -107,6 +135,7 @@ export class EnforcerApp {
     // Stop order is the reverse: the proxy drains first, then events are flushed, then NATS closes.
     this.lifecycle = new Lifecycle([
       this.nats,
+      this.connections,
       this.publisher,
       this.watcher,
       this.admin,
@@ -130,7 +159,7 @@ export class EnforcerApp {
       port: this.proxyPort,
       admin_port: this.adminPort,
       bundle: this.config.bundle,
-      connections: this.config.connections.map((c) => c.name),
+      connections: this.connections.list().map((c) => c.name),
       fail_mode: this.config.failMode,
     });
   }

@@ -247,7 +247,7 @@ export function parseDecisionEvent(value: unknown): DecisionEvent {
     request: {
       method: request.string('method', { max: 32 }),
       path: request.string('path', { max: 8192 }),
-      query: request.optionalString('query'),
+      ...optionalQuery(request),
     },
     metrics: {
       timer_eval_ns: metrics.optionalInteger('timer_eval_ns'),
@@ -256,6 +256,10 @@ export function parseDecisionEvent(value: unknown): DecisionEvent {
     ...optionalCall(r),
     ...optionalLogMask(r),
   };
+}
+
+function optionalQuery(request: Reader): { query?: string | null } {
+  return request.raw('query') === undefined ? {} : { query: request.optionalString('query') };
 }
 
 function optionalCall(r: Reader): { call?: CallRecord } {
@@ -269,7 +273,11 @@ function optionalCall(r: Reader): { call?: CallRecord } {
   const counts: Record<string, number> = {};
   for (const [name, n] of Object.entries(detectors ?? {})) {
     if (!Number.isInteger(n) || (n as number) < 0) {
-      throw new ContractViolation('DecisionEvent', `call.masked.detectors.${name}`, 'must be a count');
+      throw new ContractViolation(
+        'DecisionEvent',
+        `call.masked.detectors.${name}`,
+        'must be a count',
+      );
     }
     counts[name] = n as number;
   }

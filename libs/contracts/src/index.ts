@@ -4,3 +4,4 @@ export * from './bundle';
 export * from './decision';
 export * from './jetstream';
 export * from './credentials';
+export * from './connections';

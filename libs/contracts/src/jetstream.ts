@@ -3,6 +3,7 @@ import { nanos } from '@nats-io/nats-core';
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
+import { CONNECTION_NATS_NAMES, ENFORCER_KEY_TTL_MS } from './connections';
 import { NATS_NAMES } from './nats';
 
 /** Retention and replication of the JetStream resources; defaults fit one machine. */
@@ -23,12 +24,15 @@ export const DEFAULT_TOPOLOGY: JetStreamTopologyOptions = {
 
 /**
  * Handles on the JetStream objects both sides share, as {@link ensureJetStreamTopology} leaves them:
- * bundle pointers (KV), bundle artifacts (object store) and enforcer status reports (KV).
+ * bundle pointers (KV), bundle artifacts (object store), enforcer status reports (KV), and for
+ * connection distribution the connections (KV) and the enforcers' public keys (KV).
  */
 export interface JetStreamTopology {
   bundles: KV;
   artifacts: ObjectStore;
   enforcers: KV;
+  connections: KV;
+  enforcerKeys: KV;
 }
 
 /**
@@ -90,12 +94,23 @@ export async function ensureJetStreamTopology(
     // An enforcer that stops reporting disappears from the status view after a day.
     ttl: 24 * 3600 * 1000,
   });
+  // History 1: an older value of a connection is only an older sealed secret; nobody needs it.
+  const connections = await openKv(CONNECTION_NATS_NAMES.connectionsBucket, {
+    history: 1,
+    replicas: opts.replicas,
+  });
+  const enforcerKeys = await openKv(CONNECTION_NATS_NAMES.enforcerKeysBucket, {
+    history: 1,
+    replicas: opts.replicas,
+    // A key that is no longer refreshed (enforcer gone) expires, and stops receiving secrets.
+    ttl: ENFORCER_KEY_TTL_MS,
+  });
   const objm = new Objm(nc);
   const artifacts =
     role === 'client' && (await streamExists(`OBJ_${NATS_NAMES.bundleArtifactsStore}`))
       ? await objm.open(NATS_NAMES.bundleArtifactsStore)
       : await objm.create(NATS_NAMES.bundleArtifactsStore, { replicas: opts.replicas });
-  return { bundles, artifacts, enforcers };
+  return { bundles, artifacts, enforcers, connections, enforcerKeys };
 }
 
 function isNotFound(err: unknown): boolean {

@@ -1,5 +1,5 @@
 /** Roles the control plane knows. A token may carry others; they grant nothing here. */
-export const ROLES = ['policy-admin', 'auditor'] as const;
+export const ROLES = ['policy-admin', 'auditor', 'connection-admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**

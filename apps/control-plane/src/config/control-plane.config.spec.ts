@@ -64,4 +64,38 @@ describe('control-plane configuration', () => {
       'b',
     ]);
   });
+
+  const key32 = Buffer.alloc(32, 9).toString('base64');
+
+  it('CONNECTION_ENCRYPTION_KEYS: the first key encrypts, every key is kept for decryption', () => {
+    const c = loadControlPlaneConfig({
+      ...base,
+      CONNECTION_ENCRYPTION_KEYS: `k2:${key32}, k1:${Buffer.alloc(32, 1).toString('base64')}`,
+    });
+    assert.deepEqual(
+      c.connections.keys?.map((k) => k.kid),
+      ['k2', 'k1'],
+    );
+    assert.equal(c.connections.keys?.[0].key.length, 32);
+  });
+  it('without CONNECTION_ENCRYPTION_KEYS the key file sits beside the SQLite file', () => {
+    const c = loadControlPlaneConfig({ ...base, DATABASE_URL: 'sqlite:/var/lib/cp/cp.db' });
+    assert.equal(c.connections.keys, null);
+    assert.equal(c.connections.keyFile, '/var/lib/cp/connection-keys');
+  });
+  it('a connection key of the wrong length is named by its id, never by its material', () => {
+    const short = Buffer.alloc(16, 3).toString('base64');
+    assert.throws(
+      () => loadControlPlaneConfig({ ...base, CONNECTION_ENCRYPTION_KEYS: `k1:${short}` }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.key === 'CONNECTION_ENCRYPTION_KEYS' &&
+        /"k1" must be exactly 32 bytes/.test(err.message) &&
+        !err.message.includes(short),
+    );
+  });
+  it('a connection key without an id is named', () =>
+    failsOn({ CONNECTION_ENCRYPTION_KEYS: key32 }, 'CONNECTION_ENCRYPTION_KEYS'));
+  it('a connection key id used twice is named', () =>
+    failsOn({ CONNECTION_ENCRYPTION_KEYS: `a:${key32},a:${key32}` }, 'CONNECTION_ENCRYPTION_KEYS'));
 });

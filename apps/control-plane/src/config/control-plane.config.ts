@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, EnvReader, type LogLevel } from '@portcullis/platform';
 import { CAPABILITIES_FILE } from '@portcullis/policy-runtime';
 
@@ -47,6 +47,25 @@ export interface ControlPlaneConfig {
   };
   /** LOG_LEVEL. */
   logLevel: LogLevel;
+  /** Encryption at rest of connection credentials (docs/connections.md). */
+  connections: ConnectionsConfig;
+}
+
+/** One AES-256 key for connection credentials at rest, named by the id stored with each ciphertext. */
+export interface ConnectionEncryptionKey {
+  kid: string;
+  key: Buffer;
+}
+
+/**
+ * Where the keys for connection credentials come from. `keys` (CONNECTION_ENCRYPTION_KEYS): the
+ * first encrypts, all decrypt. When it is null, the key file is used, generated on first boot.
+ */
+export interface ConnectionsConfig {
+  /** CONNECTION_ENCRYPTION_KEYS: `kid:base64,kid:base64`; null when unset. */
+  keys: ConnectionEncryptionKey[] | null;
+  /** CONNECTION_KEY_FILE: used only when `keys` is null; default beside the SQLite file. */
+  keyFile: string;
 }
 
 /** Nest injection token of the {@link ControlPlaneConfig}. */
@@ -85,7 +104,53 @@ export function loadControlPlaneConfig(
       capabilitiesFile: CAPABILITIES_FILE,
     },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    connections: {
+      keys: parseConnectionKeys(r.optionalString('CONNECTION_ENCRYPTION_KEYS')),
+      keyFile: resolve(r.string('CONNECTION_KEY_FILE', defaultKeyFile(databaseUrl))),
+    },
   };
+}
+
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * Parses `kid:base64-32-bytes` entries, comma-separated. Errors name the entry by position and
+ * id, never by its key material.
+ */
+export function parseConnectionKeys(
+  value: string | undefined,
+  key = 'CONNECTION_ENCRYPTION_KEYS',
+): ConnectionEncryptionKey[] | null {
+  if (value === undefined) return null;
+  const entries = value
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (entries.length === 0) throw new ConfigError(key, 'must name at least one key');
+  const seen = new Set<string>();
+  return entries.map((entry, i) => {
+    const colon = entry.indexOf(':');
+    const kid = colon < 0 ? '' : entry.slice(0, colon);
+    if (!KEY_ID.test(kid))
+      throw new ConfigError(
+        key,
+        `entry ${i + 1} must be <kid>:<base64 key> with kid matching ${String(KEY_ID)}`,
+      );
+    if (seen.has(kid)) throw new ConfigError(key, `key id "${kid}" is used twice`);
+    seen.add(kid);
+    const b64 = entry.slice(colon + 1);
+    const bytes = Buffer.from(b64, 'base64');
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64) || bytes.length !== 32)
+      throw new ConfigError(key, `key "${kid}" must be exactly 32 bytes, base64-encoded`);
+    return { kid, key: bytes };
+  });
+}
+
+/** Beside the SQLite file, so the dev database and its key live and die together. */
+function defaultKeyFile(databaseUrl: string): string {
+  if (databaseUrl.startsWith('sqlite:') && databaseUrl !== 'sqlite::memory:')
+    return join(dirname(resolve(databaseUrl.slice('sqlite:'.length))), 'connection-keys');
+  return join('.data', 'connection-keys');
 }
 
 function checkDatabaseUrl(url: string): void {

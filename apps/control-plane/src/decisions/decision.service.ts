@@ -1,8 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  scrubDecisionEvent,
-  type DecisionEvent,
-} from '@portcullis/contracts';
+import { scrubDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
 import { CallDto, CallPageDto } from './call.dto';
 import { DecisionCursorCodec } from './decision-cursor.codec';
 import type { DecisionQuery } from './decision-query.parser';
@@ -31,9 +28,7 @@ export class DecisionService {
    * credential parameters in the canonical query string (`request.query`).
    */
   async record(events: readonly DecisionEvent[]): Promise<DecisionInsertResult> {
-    return this.repository.insertIgnoringDuplicates(
-      events.map((e) => scrubDecisionEvent(e)),
-    );
+    return this.repository.insertIgnoringDuplicates(events.map((e) => scrubDecisionEvent(e)));
   }
 
   async list(query: DecisionQuery): Promise<DecisionPageDto> {

@@ -58,9 +58,9 @@ describe('enforcer configuration', () => {
       /^invalid configuration: AUTH_ISSUER is required/,
     ],
     [
-      'a missing connections file setting',
-      { ENFORCER_CONNECTIONS_FILE: '' },
-      /^invalid configuration: ENFORCER_CONNECTIONS_FILE is required/,
+      'an ENFORCER_SERVES entry that is not a connection name',
+      { ENFORCER_SERVES: 'crm, CRM!' },
+      /^invalid configuration: ENFORCER_SERVES "CRM!" is neither "\*" nor a name/,
     ],
     [
       'an unreadable connections file',
@@ -184,6 +184,93 @@ describe('enforcer configuration', () => {
           assert.ok(err instanceof ConfigError);
           assert.equal(err.key, 'ENFORCER_CONNECTIONS_FILE');
           assert.match(err.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('without a connections file the enforcer starts with no local connections and serves every control-plane one', () => {
+    const c = loadEnforcerConfig(env({ ENFORCER_CONNECTIONS_FILE: '' }));
+    assert.deepEqual(c.connections, []);
+    assert.deepEqual(c.connectionServes, ['*']);
+    assert.deepEqual(
+      loadEnforcerConfig(env({ ENFORCER_SERVES: 'crm, erp, crm' })).connectionServes,
+      ['crm', 'erp'],
+    );
+  });
+
+  const entry = (credentials: unknown) => ({
+    connections: [{ name: 'crm', type: 'http', url: 'http://a', credentials }],
+  });
+
+  it('file credentials are read from the environment variables the file names', () => {
+    const secrets = { CRM_TOKEN: 'tok-1', CRM_PW: 'pw-1', CRM_KEY: 'key-1' };
+    assert.deepEqual(
+      parseConnections(entry({ type: 'bearer', token_env: 'CRM_TOKEN' }), undefined, secrets)[0]
+        .credentials,
+      { type: 'bearer', token: 'tok-1' },
+    );
+    assert.deepEqual(
+      parseConnections(
+        entry({ type: 'basic', username: 'svc', password_env: 'CRM_PW' }),
+        undefined,
+        secrets,
+      )[0].credentials,
+      { type: 'basic', username: 'svc', password: 'pw-1' },
+    );
+    assert.deepEqual(
+      parseConnections(
+        entry({ type: 'header', name: 'X-Api-Key', value_env: 'CRM_KEY' }),
+        undefined,
+        secrets,
+      )[0].credentials,
+      { type: 'header', name: 'X-Api-Key', value: 'key-1' },
+    );
+    assert.equal(parseConnections(entry(undefined))[0].credentials, null);
+  });
+
+  const badCredentials: [string, unknown, Record<string, string>, RegExp][] = [
+    [
+      'a secret written into the file',
+      { type: 'bearer', token: 'tok-in-file' },
+      {},
+      /connections\[0\] "crm": credentials\.token must not be in the file; use token_env/,
+    ],
+    [
+      'an environment variable that is not set',
+      { type: 'bearer', token_env: 'CRM_TOKEN' },
+      {},
+      /"crm": credentials\.token_env names CRM_TOKEN, which is not set/,
+    ],
+    [
+      'a secret with a line break (header injection)',
+      { type: 'bearer', token_env: 'CRM_TOKEN' },
+      { CRM_TOKEN: 'tok-in-env\r\nX: y' },
+      /"crm": credentials\.token must be printable ASCII/,
+    ],
+    [
+      'a credential header that is hop-by-hop',
+      { type: 'header', name: 'Transfer-Encoding', value_env: 'K' },
+      { K: 'v' },
+      /"crm": credentials\.name must not be the hop-by-hop/,
+    ],
+    [
+      'an unknown credential type',
+      { type: 'oauth' },
+      {},
+      /"crm": credentials\.type must be one of bearer, basic, header/,
+    ],
+  ];
+  for (const [what, credentials, secrets, message] of badCredentials) {
+    it(`${what} stops boot naming the entry, never quoting the secret`, () => {
+      assert.throws(
+        () => parseConnections(entry(credentials), undefined, secrets),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.equal(err.key, 'ENFORCER_CONNECTIONS_FILE');
+          assert.match(err.message, message);
+          assert.ok(!/tok-in-(file|env)/.test(err.message), 'secret quoted');
           return true;
         },
       );

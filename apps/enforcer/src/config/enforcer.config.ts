@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { NAME_PATTERN, isObject } from '@portcullis/contracts';
+import {
+  ContractViolation,
+  NAME_PATTERN,
+  isObject,
+  parseConnectionCredential,
+} from '@portcullis/contracts';
 import { ConfigError, EnvReader, redactUrl, type LogLevel } from '@portcullis/platform';
+import type { InjectedCredential } from '../connections/connection.types';
 
 /** One upstream the enforcer protects, addressed by callers as `/<name>/<rest>`. */
 export interface ConnectionConfig {
@@ -12,6 +18,11 @@ export interface ConnectionConfig {
   /** Base URL; `<rest>` is appended to its path. Never logged with userinfo. */
   url: URL;
   labels: Record<string, string>;
+  /**
+   * Credential injected into allowed calls, resolved at boot from the environment variables the
+   * file names (a file never holds a secret). Absent or null: none.
+   */
+  credentials?: InjectedCredential | null;
 }
 
 export type FailMode = 'closed' | 'open';
@@ -42,7 +53,13 @@ export interface EnforcerConfig {
   port: number;
   adminPort: number;
   bundle: string;
+  /** ENFORCER_CONNECTIONS_FILE (optional): connections defined locally; they win over the control plane's. */
   connections: ConnectionConfig[];
+  /**
+   * ENFORCER_SERVES: control-plane connections this enforcer serves (and receives secrets for),
+   * `['*']` for all. Absent means `['*']`.
+   */
+  connectionServes?: readonly string[];
   natsUrl: string;
   jetStreamReplicas: number;
   auth: { issuer: string; audience: string[]; jwksUrl?: string };
@@ -84,7 +101,7 @@ export function loadEnforcerConfig(
       'must differ from ENFORCER_PORT (every proxy path belongs to a connection)',
     );
   }
-  const connectionsFile = r.string('ENFORCER_CONNECTIONS_FILE');
+  const connectionsFile = r.optionalString('ENFORCER_CONNECTIONS_FILE');
   const audience = r.list('AUTH_AUDIENCE', ['portcullis-enforcer']);
   if (audience.length === 0)
     throw new ConfigError('AUTH_AUDIENCE', 'must name at least one audience');
@@ -96,7 +113,8 @@ export function loadEnforcerConfig(
     port,
     adminPort,
     bundle,
-    connections: loadConnectionsFile(connectionsFile),
+    connections: connectionsFile === undefined ? [] : loadConnectionsFile(connectionsFile, env),
+    connectionServes: parseServes(r.list('ENFORCER_SERVES', ['*'])),
     natsUrl: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
     jetStreamReplicas: r.int('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
     auth: { issuer: r.url('AUTH_ISSUER'), audience, ...(jwksUrl ? { jwksUrl } : {}) },
@@ -148,7 +166,23 @@ export function idFromHostname(host: string): string {
   return id === '' ? 'enforcer' : id;
 }
 
-function loadConnectionsFile(path: string): ConnectionConfig[] {
+/** `*` or connection names: what ENFORCER_SERVES may hold. */
+export function parseServes(values: string[], key = 'ENFORCER_SERVES'): string[] {
+  if (values.length === 0) throw new ConfigError(key, 'must be "*" or a list of connection names');
+  for (const v of values) {
+    if (v !== '*' && !NAME_PATTERN.test(v))
+      throw new ConfigError(
+        key,
+        `"${v}" is neither "*" nor a name matching ${String(NAME_PATTERN)}`,
+      );
+  }
+  return values.includes('*') ? ['*'] : [...new Set(values)];
+}
+
+function loadConnectionsFile(
+  path: string,
+  env: Record<string, string | undefined>,
+): ConnectionConfig[] {
   const key = 'ENFORCER_CONNECTIONS_FILE';
   let text: string;
   try {
@@ -166,16 +200,18 @@ function loadConnectionsFile(path: string): ConnectionConfig[] {
       `is not valid JSON (${err instanceof Error ? err.message : String(err)}): ${path}`,
     );
   }
-  return parseConnections(json, key);
+  return parseConnections(json, key, env);
 }
 
 /**
- * Validates `{ connections: [{ name, type: "http", url, labels? }] }`. Errors name the config key
- * and the offending entry (`connections[2] "crm": url ...`) so the operator can fix it at once.
+ * Validates `{ connections: [{ name, type: "http", url, labels?, credentials? }] }`. Errors name the
+ * config key and the offending entry (`connections[2] "crm": url ...`) so the operator can fix it
+ * at once. Credentials name environment variables (`token_env` …), read from `env` here.
  */
 export function parseConnections(
   json: unknown,
   key = 'ENFORCER_CONNECTIONS_FILE',
+  env: Record<string, string | undefined> = process.env,
 ): ConnectionConfig[] {
   if (!isObject(json) || !Array.isArray(json.connections)) {
     throw new ConfigError(key, 'must contain {"connections": [ ... ]}');
@@ -185,7 +221,7 @@ export function parseConnections(
     const at = (name?: unknown) =>
       `connections[${i}]${typeof name === 'string' ? ` "${name}"` : ''}`;
     if (!isObject(entry)) throw new ConfigError(key, `${at()} must be an object`);
-    const { name, type, url, labels } = entry;
+    const { name, type, url, labels, credentials } = entry;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
       throw new ConfigError(key, `${at(name)}: name must match ${String(NAME_PATTERN)}`);
     }
@@ -222,6 +258,70 @@ export function parseConnections(
         lbls[k] = v;
       }
     }
-    return { name, type: 'http', url: parsed, labels: lbls };
+    return {
+      name,
+      type: 'http',
+      url: parsed,
+      labels: lbls,
+      credentials: fileCredentials(
+        credentials,
+        env,
+        (detail) => new ConfigError(key, `${at(name)}: ${detail}`),
+      ),
+    };
   });
+}
+
+/** Fields of a file credential that name an environment variable, and the secret each supplies. */
+const ENV_FIELDS: Record<string, Record<string, string>> = {
+  bearer: { token_env: 'token' },
+  basic: { username_env: 'username', password_env: 'password' },
+  header: { value_env: 'value' },
+};
+/** Fields a file credential may give literally: they are not secret. */
+const LITERAL_FIELDS: Record<string, ReadonlySet<string>> = {
+  bearer: new Set(['type']),
+  basic: new Set(['type', 'username']),
+  header: new Set(['type', 'name']),
+};
+
+/**
+ * A file credential with its secrets read from the environment. A secret written into the file
+ * itself is refused: files are copied, committed and logged far more often than environments.
+ */
+function fileCredentials(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  fail: (detail: string) => ConfigError,
+): InjectedCredential | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw fail('credentials must be an object');
+  const type = typeof value.type === 'string' ? value.type : '';
+  const envFields = ENV_FIELDS[type];
+  const literal = LITERAL_FIELDS[type];
+  if (!envFields || !literal) throw fail('credentials.type must be one of bearer, basic, header');
+  const resolved: Record<string, unknown> = {};
+  for (const [field, v] of Object.entries(value)) {
+    const target = envFields[field];
+    if (target !== undefined) {
+      if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))
+        throw fail(`credentials.${field} must name an environment variable`);
+      const secret = env[v];
+      if (secret === undefined || secret === '')
+        throw fail(`credentials.${field} names ${v}, which is not set`);
+      resolved[target] = secret;
+    } else if (literal.has(field)) {
+      resolved[field] = v;
+    } else if (Object.values(envFields).includes(field)) {
+      throw fail(`credentials.${field} must not be in the file; use ${field}_env`);
+    } else {
+      throw fail(`credentials.${field} is not a field of a ${type} credential`);
+    }
+  }
+  try {
+    return parseConnectionCredential(resolved, 'credentials', 'credentials.');
+  } catch (err) {
+    if (err instanceof ContractViolation) throw fail(err.message.slice(`${err.contract}: `.length));
+    throw err;
+  }
 }

@@ -1,5 +1,10 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/nats-core';
 import {
   decisionSubject,
   isObject,
@@ -26,7 +31,84 @@ export interface DecisionPublisherOptions {
   flushTimeoutMs?: number;
 }
 
-const BATCH = 64;
+/** Events published before waiting for their acknowledgements (one round trip per batch). */
+const BATCH = 256;
+/** How long a batch waits for JetStream's acknowledgements before its rest is retried. */
+const ACK_TIMEOUT_MS = 5000;
+
+/**
+ * Where JetStream's publish acknowledgements for one connection arrive: one wildcard inbox
+ * subscription, each publish replying to `<inbox>.<n>`. This is JetStream's asynchronous publish
+ * done by hand. The client's `js.publish()` is a full request per event (its own reply token,
+ * timer and two Error objects with captured stacks), which under load cost about a tenth of
+ * the enforcer's CPU (measured with --cpu-prof in `npm run bench`).
+ */
+class AckInbox {
+  private readonly prefix = createInbox();
+  private readonly sub: Subscription;
+  private readonly waiting = new Map<string, (error: string | null) => void>();
+  private seq = 0;
+
+  constructor(readonly nc: NatsConnection) {
+    this.sub = nc.subscribe(`${this.prefix}.*`, { callback: (_err, msg) => this.onAck(msg) });
+  }
+
+  /** Publishes one event; `done` is called once with null (stored) or why it was not stored. */
+  publish(
+    subject: string,
+    data: Uint8Array,
+    msgId: string,
+    done: (error: string | null) => void,
+  ): void {
+    const reply = `${this.prefix}.${(this.seq++).toString(36)}`;
+    const h = headers();
+    h.set('Nats-Msg-Id', msgId);
+    this.waiting.set(reply, done);
+    try {
+      this.nc.publish(subject, data, { reply, headers: h });
+    } catch (err) {
+      this.waiting.delete(reply);
+      done(errorMessage(err));
+    }
+  }
+
+  /** Gives up on acknowledgements not yet received (a late one is then ignored). */
+  forget(replies: Iterable<string>): void {
+    for (const r of replies) this.waiting.delete(r);
+  }
+
+  get lastReply(): string {
+    return `${this.prefix}.${(this.seq - 1).toString(36)}`;
+  }
+
+  close(): void {
+    this.waiting.clear();
+    this.sub.unsubscribe();
+  }
+
+  private onAck(msg: Msg): void {
+    const done = this.waiting.get(msg.subject);
+    if (!done) return;
+    this.waiting.delete(msg.subject);
+    done(ackError(msg));
+  }
+}
+
+/** Null for a JetStream publish acknowledgement, else what went wrong. */
+function ackError(msg: Msg): string | null {
+  // The server answers "no responders" (503, empty) when no stream captures the subject.
+  if (msg.data.length === 0 && msg.headers?.code === 503)
+    return 'no JetStream stream captures the decision subject';
+  try {
+    const ack = msg.json<{ stream?: unknown; error?: { description?: unknown } }>();
+    if (ack.error) return `JetStream refused the event: ${String(ack.error.description)}`;
+    return typeof ack.stream === 'string' && ack.stream !== ''
+      ? null
+      : 'invalid JetStream acknowledgement';
+  } catch {
+    return 'invalid JetStream acknowledgement';
+  }
+}
 
 /**
  * Publishes decision events to JetStream (`portcullis.decisions.<enforcer_id>`, Nats-Msg-Id =
@@ -154,8 +236,7 @@ export class DecisionPublisher implements Component, DecisionSink {
   }
 
   private async run(): Promise<void> {
-    let js: JetStreamClient | null = null;
-    let jsConnection: NatsConnection | null = null;
+    let inbox: AckInbox | null = null;
     let delay = 100;
     while (this.running) {
       if (this.queue.length === 0 || !this.nats.isConnected()) {
@@ -169,28 +250,18 @@ export class DecisionPublisher implements Component, DecisionSink {
       }
       try {
         const nc = await this.nats.whenConnected();
-        if (js === null || nc !== jsConnection) {
-          js = jetstream(nc);
-          jsConnection = nc;
+        if (inbox === null || inbox.nc !== nc) {
+          inbox?.close();
+          inbox = new AckInbox(nc);
         }
         const batch = this.queue.slice(0, BATCH);
-        const client = js;
-        const results = await Promise.allSettled(
-          batch.map((e) =>
-            client.publish(this.subject, this.encode(e), { msgID: e.decision_id, timeout: 5000 }),
-          ),
-        );
-        const failed = batch.filter((_, i) => results[i].status === 'rejected');
+        const errors = await this.publishBatch(inbox, batch);
+        const failed = batch.filter((_, i) => errors[i] !== null);
         this.queue.splice(0, batch.length, ...failed);
         this.metrics.eventQueueDepth.set(this.queue.length);
         const ok = batch.length - failed.length;
         if (ok > 0) this.metrics.eventsPublished.inc(ok);
-        if (failed.length > 0) {
-          const reason: unknown = results.find(
-            (r): r is PromiseRejectedResult => r.status === 'rejected',
-          )?.reason;
-          throw reason instanceof Error ? reason : new Error(String(reason));
-        }
+        if (failed.length > 0) throw new Error(errors.find((e) => e !== null) ?? 'publish failed');
         this.lastError = null;
         delay = 100;
       } catch (err) {
@@ -201,5 +272,33 @@ export class DecisionPublisher implements Component, DecisionSink {
         delay = Math.min(delay * 2, 5000);
       }
     }
+    inbox?.close();
+  }
+
+  /**
+   * Publishes every event of the batch at once and waits for all acknowledgements, at most
+   * ACK_TIMEOUT_MS; resolves with null (stored) or an error per event, in batch order.
+   */
+  private publishBatch(inbox: AckInbox, batch: DecisionEvent[]): Promise<(string | null)[]> {
+    const errors: (string | null | undefined)[] = new Array<undefined>(batch.length);
+    const replies: string[] = [];
+    return new Promise((resolve) => {
+      let open = batch.length;
+      let timer: NodeJS.Timeout | null = null;
+      const finish = () => {
+        if (timer) clearTimeout(timer);
+        inbox.forget(replies);
+        resolve(errors.map((e) => (e === undefined ? 'no acknowledgement in time' : e)));
+      };
+      batch.forEach((event, i) => {
+        inbox.publish(this.subject, this.encode(event), event.decision_id, (error) => {
+          if (errors[i] !== undefined) return;
+          errors[i] = error;
+          if (--open === 0) finish();
+        });
+        replies.push(inbox.lastReply);
+      });
+      if (open > 0) timer = setTimeout(finish, ACK_TIMEOUT_MS);
+    });
   }
 }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkRequestHead,
+  credentialHeadersSent,
   keptHeaders,
   policyHeaders,
   responseHeaders,
@@ -214,6 +215,7 @@ describe('header handling', () => {
       sourceIp: '::1',
       decisionId: 'd',
       bodyLength: null,
+      credentials: null,
     });
     assert.equal(u.constructor, 'y');
     assert.equal(u.tostring, 'z');
@@ -243,6 +245,7 @@ describe('header handling', () => {
       sourceIp: '127.0.0.1',
       decisionId: 'd',
       bodyLength: null,
+      credentials: null,
     });
     assert.equal(u['x-forwarded-for'], '127.0.0.1');
     assert.equal(u['x-forwarded-proto'], 'http');
@@ -262,6 +265,7 @@ describe('header handling', () => {
       sourceIp: '127.0.0.1',
       decisionId: 'd-1',
       bodyLength: 3,
+      credentials: null,
     });
     for (const name of [
       'authorization',
@@ -293,6 +297,7 @@ describe('header handling', () => {
       sourceIp: '::1',
       decisionId: 'd',
       bodyLength: null,
+      credentials: null,
     });
     assert.equal(h['content-length'], undefined);
     assert.equal(h['x-forwarded-for'], '::1');
@@ -314,6 +319,81 @@ describe('header handling', () => {
       'content-type': 'text/plain',
       'set-cookie': ['a=1', 'b=2'],
       'x-portcullis-decision-id': 'd-2',
+    });
+  });
+
+  describe('injected credentials', () => {
+    const ctx = {
+      upstreamHost: 'up',
+      sourceIp: '::1',
+      decisionId: 'd',
+      bodyLength: null,
+    };
+    const caller = [
+      'Host',
+      'a',
+      'Authorization',
+      'Bearer caller-token',
+      'X-Api-Key',
+      'caller-chosen-key',
+      'Cookie',
+      'sid=1',
+    ];
+
+    it('a bearer credential replaces whatever Authorization the caller sent', () => {
+      const h = upstreamHeaders(keptHeaders(caller), {
+        ...ctx,
+        credentials: { type: 'bearer', token: 'upstream-secret' },
+      });
+      assert.equal(h.authorization, 'Bearer upstream-secret');
+      assert.equal(h.cookie, undefined);
+      assert.ok(!JSON.stringify(h).includes('caller-token'));
+    });
+
+    it('basic credentials are sent as one RFC 7617 Authorization header', () => {
+      const h = upstreamHeaders(keptHeaders(caller), {
+        ...ctx,
+        credentials: { type: 'basic', username: 'svc', password: 'p:w' },
+      });
+      assert.equal(h.authorization, `Basic ${Buffer.from('svc:p:w').toString('base64')}`);
+    });
+
+    it("a caller-supplied header named like the connection's credential is dropped and replaced", () => {
+      const kept = keptHeaders(caller, 'x-api-key');
+      assert.equal(policyHeaders(kept)['x-api-key'], undefined, 'the policy never sees it');
+      const h = upstreamHeaders(kept, {
+        ...ctx,
+        credentials: { type: 'header', name: 'X-Api-Key', value: 'upstream-key' },
+      });
+      assert.equal(h['x-api-key'], 'upstream-key');
+      assert.ok(!JSON.stringify(h).includes('caller-chosen-key'));
+    });
+
+    it('the credential headers the caller sent are listed once each, never their values', () => {
+      assert.deepEqual(credentialHeadersSent([...caller, 'authorization', 'again'], 'x-api-key'), [
+        'authorization',
+        'x-api-key',
+        'cookie',
+      ]);
+    });
+
+    it('a response to be masked is asked for whole and in codings the enforcer can undo', () => {
+      const h = upstreamHeaders(
+        keptHeaders([
+          'Host',
+          'a',
+          'Accept-Encoding',
+          'zstd',
+          'Range',
+          'bytes=0-9',
+          'If-Range',
+          'x',
+        ]),
+        { ...ctx, credentials: null, acceptEncoding: 'gzip, deflate, br' },
+      );
+      assert.equal(h['accept-encoding'], 'gzip, deflate, br');
+      assert.equal(h.range, undefined);
+      assert.equal(h['if-range'], undefined);
     });
   });
 });

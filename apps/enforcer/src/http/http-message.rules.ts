@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { CREDENTIAL_HEADERS } from '@portcullis/contracts';
+import type { InjectedCredential } from '../connections/connection.types';
 
 /** Methods the enforcer forwards; others (TRACE, CONNECT, WebDAV …) are refused with 405. */
 export const ALLOWED_METHODS: ReadonlySet<string> = new Set([
@@ -142,8 +143,9 @@ function connectionNamed(connectionValues: string[]): Set<string> {
   return names;
 }
 
-function dropped(name: string, named: Set<string>): boolean {
+function dropped(name: string, named: Set<string>, credentialHeader: string | null): boolean {
   return (
+    name === credentialHeader ||
     HOP_BY_HOP.has(name) ||
     named.has(name) ||
     name.startsWith('proxy-') ||
@@ -170,17 +172,36 @@ export function summaryPath(target: string): string {
  * both derived from it, so they cannot disagree about what was dropped. Header names are
  * caller-chosen (`__proto__`, `constructor`), so they stay in a Map, never plain-object keys.
  */
-export function keptHeaders(raw: string[]): Map<string, string[]> {
+export function keptHeaders(
+  raw: string[],
+  credentialHeader: string | null = null,
+): Map<string, string[]> {
   const named = connectionNamed(headerValues(raw, 'connection'));
   const kept = new Map<string, string[]>();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (dropped(name, named)) continue;
+    if (dropped(name, named, credentialHeader)) continue;
     const values = kept.get(name);
     if (values) values.push(raw[i + 1]);
     else kept.set(name, [raw[i + 1]]);
   }
   return kept;
+}
+
+/**
+ * The credential headers the caller sent (lower-cased, each once, in order): Authorization,
+ * Cookie and the like, plus the connection's own credential header. The decision event lists
+ * them as erased; their values are never kept anywhere.
+ */
+export function credentialHeadersSent(raw: string[], credentialHeader: string | null): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if ((CREDENTIAL_HEADERS.has(name) || name === credentialHeader) && !out.includes(name)) {
+      out.push(name);
+    }
+  }
+  return out;
 }
 
 /** Headers the policy sees: the kept headers, repeated ones joined with ", ". */
@@ -199,6 +220,13 @@ export interface ForwardContext {
   sourceIp: string;
   decisionId: string;
   bodyLength: number | null;
+  /** The connection's credential, injected by the enforcer (the caller never holds it). */
+  credentials: InjectedCredential | null;
+  /**
+   * Set when the response will be masked: replaces the caller's Accept-Encoding with the codings
+   * the enforcer can undo, and drops Range/If-Range, because only a whole body can be masked.
+   */
+  acceptEncoding?: string;
 }
 
 /**
@@ -223,12 +251,22 @@ export function upstreamHeaders(
   headers.host = ctx.upstreamHost;
   headers['x-portcullis-decision-id'] = ctx.decisionId;
   if (ctx.bodyLength !== null) headers['content-length'] = String(ctx.bodyLength);
+  if (ctx.acceptEncoding !== undefined) {
+    headers['accept-encoding'] = ctx.acceptEncoding;
+    delete headers.range;
+    delete headers['if-range'];
+  }
+  const c = ctx.credentials;
+  if (c?.type === 'bearer') headers.authorization = `Bearer ${c.token}`;
+  else if (c?.type === 'basic') {
+    headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+  } else if (c?.type === 'header') headers[c.name.toLowerCase()] = c.value;
   return headers;
 }
 
 /** Upstream response headers returned to the caller, minus hop-by-hop ones. */
 export function responseHeaders(
-  headers: IncomingHttpHeaders,
+  headers: IncomingHttpHeaders | OutgoingHttpHeaders,
   decisionId: string,
 ): OutgoingHttpHeaders {
   const named = connectionNamed(typeof headers.connection === 'string' ? [headers.connection] : []);

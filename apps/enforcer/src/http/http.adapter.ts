@@ -11,16 +11,23 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { DecisionErrorCode, JsonObject } from '@portcullis/contracts';
+import { redactQueryString, type DecisionErrorCode, type JsonObject } from '@portcullis/contracts';
 import { AuthenticationError, TokenVerifier, type VerifiedIdentity } from '@portcullis/identity';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
-import type { ConnectionConfig } from '../config/enforcer.config';
+import type { ConnectionSource, ResolvedConnection } from '../connections/connection.types';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import type { DecisionPipeline } from '../pipeline/decision.pipeline';
-import type { CallMeta, Decision, IdentityResult } from '../pipeline/decision.types';
+import type {
+  CallFacts,
+  CallMeta,
+  CapturedBody,
+  Decision,
+  IdentityResult,
+} from '../pipeline/decision.types';
 import {
   ALLOWED_METHODS,
   checkRequestHead,
+  credentialHeadersSent,
   headerValues,
   keptHeaders,
   policyHeaders,
@@ -29,6 +36,7 @@ import {
   upstreamHeaders,
 } from './http-message.rules';
 import { canonicalizeTarget } from './request-target.canonicalizer';
+import { DECODABLE_CODINGS, type ResponseMasker } from './response.masker';
 
 /**
  * The proxy listener and its limits, as validated by the enforcer config: where to listen, the
@@ -37,7 +45,12 @@ import { canonicalizeTarget } from './request-target.canonicalizer';
 export interface HttpAdapterOptions {
   host: string;
   port: number;
-  connections: ConnectionConfig[];
+  /** Looked up per call, so connection changes and credential rotations apply to the next call. */
+  connections: ConnectionSource;
+  /** Applies the `mask` obligation to responses. */
+  responseMasker: ResponseMasker;
+  /** How much of a piped (unmasked) response body is kept for a `record` obligation. */
+  recordMaxBytes: number;
   maxBodyBytes: number;
   maxHeaderBytes: number;
   requestTimeoutMs: number;
@@ -50,7 +63,7 @@ export interface TokenVerifierLike {
 }
 
 interface Upstream {
-  config: ConnectionConfig;
+  connection: ResolvedConnection;
   basePath: string;
   agent: HttpAgent;
   request: typeof httpRequest;
@@ -82,6 +95,8 @@ export class HttpAdapter implements Component {
   readonly name = 'http-proxy';
   private server: Server | null = null;
   private readonly upstreams = new Map<string, Upstream>();
+  /** Keep-alive pools by origin; connections that share an origin share its pool. */
+  private readonly agents = new Map<string, HttpAgent>();
   private readonly inFlight = new WeakMap<Duplex, Set<InFlight>>();
   private boundPort = 0;
 
@@ -91,16 +106,27 @@ export class HttpAdapter implements Component {
     private readonly verifier: TokenVerifierLike,
     private readonly metrics: EnforcerMetrics,
     private readonly logger: Logger,
-  ) {
-    for (const c of opts.connections) {
-      const https = c.url.protocol === 'https:';
-      this.upstreams.set(c.name, {
-        config: c,
-        basePath: c.url.pathname.replace(/\/+$/, ''),
-        agent: https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
-        request: https ? httpsRequest : httpRequest,
-      });
+  ) {}
+
+  /** The upstream for a connection as it is now; rebuilt when the connection object changes. */
+  private upstreamFor(connection: ResolvedConnection): Upstream {
+    const cached = this.upstreams.get(connection.name);
+    if (cached && cached.connection === connection) return cached;
+    const https = connection.url.protocol === 'https:';
+    const origin = `${connection.url.protocol}//${connection.url.host}`;
+    let agent = this.agents.get(origin);
+    if (!agent) {
+      agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+      this.agents.set(origin, agent);
     }
+    const upstream: Upstream = {
+      connection,
+      basePath: connection.url.pathname.replace(/\/+$/, ''),
+      agent,
+      request: https ? httpsRequest : httpRequest,
+    };
+    this.upstreams.set(connection.name, upstream);
+    return upstream;
   }
 
   get port(): number {
@@ -164,7 +190,7 @@ export class HttpAdapter implements Component {
     const timer = setTimeout(() => server.closeAllConnections(), 5000);
     await closed;
     clearTimeout(timer);
-    for (const u of this.upstreams.values()) u.agent.destroy();
+    for (const agent of this.agents.values()) agent.destroy();
   }
 
   health(): Health {
@@ -223,6 +249,7 @@ export class HttpAdapter implements Component {
       return this.refuse(res, this.pipeline.reject(meta, target.reason), 400, true);
     }
     const meta = this.meta(req, target.path, target.connection === '' ? null : target.connection);
+    if (target.rawQuery !== null) meta.summary.query = redactQueryString(target.rawQuery);
     call.decisionId = meta.decisionId;
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.opts.maxBodyBytes) {
@@ -235,7 +262,8 @@ export class HttpAdapter implements Component {
     }
     // Authenticate before revealing whether a connection exists.
     const identity = await this.authenticate(req);
-    const upstream = this.upstreams.get(target.connection) ?? null;
+    const connection = this.opts.connections.get(target.connection);
+    const upstream = connection ? this.upstreamFor(connection) : null;
     let body: Buffer | null = null;
     if (identity.ok && upstream) {
       if (expectsContinue) res.writeContinue();
@@ -261,7 +289,23 @@ export class HttpAdapter implements Component {
       }
       body = read;
     }
-    const kept = keptHeaders(req.rawHeaders);
+    // The connection's own credential header is the caller's to lose, like Authorization.
+    const credentialHeader =
+      connection?.credentials && connection.credentials !== 'unavailable'
+        ? connection.credentials.type === 'header'
+          ? connection.credentials.name.toLowerCase()
+          : null
+        : null;
+    const kept = keptHeaders(req.rawHeaders, credentialHeader);
+    const facts: CallFacts = {
+      bytesIn: body?.length ?? 0,
+      bytesOut: 0,
+      upstreamStatus: null,
+      masked: null,
+      requestBody: body === null ? null : captured(body, req.headers['content-type']),
+      responseBody: null,
+      erasedHeaders: credentialHeadersSent(req.rawHeaders, credentialHeader),
+    };
     const request: JsonObject = {
       method: req.method ?? '',
       path: target.path,
@@ -269,14 +313,21 @@ export class HttpAdapter implements Component {
       headers: policyHeaders(kept),
       body: parseBody(body, req.headers['content-type']),
     };
-    const decision = this.pipeline.decide({
+    let decision = this.pipeline.decide({
       ...meta,
       identity,
-      connection: upstream
-        ? { name: upstream.config.name, type: 'http', labels: upstream.config.labels }
+      connection: connection
+        ? { name: connection.name, type: 'http', labels: connection.labels }
         : null,
       request,
     });
+    if (decision.forward && connection?.credentials === 'unavailable') {
+      decision = this.pipeline.fail(
+        decision,
+        'connection_unavailable',
+        `connection "${connection.name}" has no credentials usable by this enforcer yet`,
+      );
+    }
     if (!decision.forward || !upstream) {
       // A body left unread would be drained by node for as long as the caller keeps sending it
       // (and a timeout then would answer twice): close instead of keeping the connection alive.
@@ -287,9 +338,10 @@ export class HttpAdapter implements Component {
         statusFor(decision.code),
         unread,
         identity.ok ? undefined : identity.code,
+        facts,
       );
     }
-    this.forward(req, res, decision, upstream, kept, target.path, target.rawQuery, body);
+    this.forward(req, res, decision, upstream, kept, target.path, target.rawQuery, body, facts);
   }
 
   private async authenticate(req: IncomingMessage): Promise<IdentityResult> {
@@ -342,27 +394,36 @@ export class HttpAdapter implements Component {
     path: string,
     rawQuery: string | null,
     body: Buffer | null,
+    facts: CallFacts,
   ): void {
     const decisionId = decision.meta.decisionId;
+    const mask = decision.obligations.mask;
     const hasBody =
       body !== null &&
       (body.length > 0 ||
         req.headers['content-length'] !== undefined ||
         req.headers['transfer-encoding'] !== undefined);
-    const url = upstream.config.url;
+    const url = upstream.connection.url;
+    const credentials = upstream.connection.credentials;
     const headers: OutgoingHttpHeaders = upstreamHeaders(kept, {
       upstreamHost: url.host,
       sourceIp: decision.meta.sourceIp,
       decisionId,
       bodyLength: hasBody && body ? body.length : null,
+      credentials: credentials === 'unavailable' ? null : credentials,
+      // A masked body must be decodable and whole: ask only for codings we undo, never a range.
+      ...(mask ? { acceptEncoding: DECODABLE_CODINGS } : {}),
     });
     let recorded = false;
-    const record = (status: number, error?: string) => {
+    const record = (
+      status: number,
+      error?: { code: 'upstream_failed' | 'masking_failed'; message: string },
+    ) => {
       if (recorded) return;
       recorded = true;
       this.pipeline.complete(
         decision,
-        error ? { status, error: { code: 'upstream_failed', message: error } } : { status },
+        error ? { status, error, call: facts } : { status, call: facts },
       );
     };
     this.metrics.proxySeconds.observe(
@@ -382,18 +443,75 @@ export class HttpAdapter implements Component {
       upstreamReq.destroy(new UpstreamTimeout()),
     );
     upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
-      res.writeHead(
-        upstreamRes.statusCode ?? 502,
-        responseHeaders(upstreamRes.headers, decisionId),
-      );
-      upstreamRes.pipe(res);
+      const status = upstreamRes.statusCode ?? 502;
+      facts.upstreamStatus = status;
       upstreamRes.on('error', () => undefined);
+      if (mask) {
+        const bodyAllowed = req.method !== 'HEAD' && status !== 204 && status !== 304;
+        this.opts.responseMasker.mask(upstreamRes, mask, bodyAllowed).then(
+          (out) => {
+            if (res.destroyed) return;
+            if (!out.ok) {
+              this.metrics.maskedResponses.inc({ result: 'failed' });
+              facts.bytesOut = 0;
+              this.logger.warn('response could not be masked', {
+                decision_id: decisionId,
+                connection: upstream.connection.name,
+                error: out.message,
+              });
+              const message = `response withheld: ${out.message}`;
+              sendJson(res, 502, decisionId, { error: { code: 'masking_failed', message } });
+              record(502, { code: 'masking_failed', message });
+              return;
+            }
+            const replaced = out.report.fields + sumCounts(out.report.detectors);
+            this.metrics.maskedResponses.inc({ result: replaced > 0 ? 'masked' : 'unchanged' });
+            facts.masked = out.report;
+            facts.bytesOut = out.body.length;
+            facts.responseBody = {
+              data: out.body,
+              contentType: headerString(upstreamRes.headers['content-type']),
+              bytes: out.body.length,
+              complete: !out.truncated,
+              masked: true,
+            };
+            res.writeHead(status, responseHeaders(out.headers, decisionId));
+            res.on('finish', () => record(status));
+            res.end(out.body);
+          },
+          (err: unknown) => {
+            this.logger.error('response masking failed unexpectedly', {
+              decision_id: decisionId,
+              error: errorMessage(err),
+            });
+            upstreamRes.destroy();
+            const message = 'response withheld: masking failed';
+            if (!res.headersSent) {
+              sendJson(res, 502, decisionId, { error: { code: 'masking_failed', message } });
+            } else res.destroy();
+            record(502, { code: 'masking_failed', message });
+          },
+        );
+        return;
+      }
+      res.writeHead(status, responseHeaders(upstreamRes.headers, decisionId));
+      const capture = decision.obligations.record.response_body
+        ? new PrefixCapture(this.opts.recordMaxBytes)
+        : null;
+      upstreamRes.on('data', (chunk: Buffer) => {
+        facts.bytesOut += chunk.length;
+        capture?.add(chunk);
+      });
+      upstreamRes.pipe(res);
       upstreamRes.on('aborted', () => {
         this.metrics.upstreamFailures.inc({ reason: 'broke_off' });
-        record(upstreamRes.statusCode ?? 502, 'upstream response broke off');
+        record(status, { code: 'upstream_failed', message: 'upstream response broke off' });
         res.destroy();
       });
-      res.on('finish', () => record(upstreamRes.statusCode ?? 502));
+      res.on('finish', () => {
+        if (capture) facts.responseBody = capture.captured(upstreamRes.headers);
+        record(status);
+      });
     });
     upstreamReq.on('error', (err: Error & { code?: string }) => {
       const timeout = err instanceof UpstreamTimeout;
@@ -404,18 +522,18 @@ export class HttpAdapter implements Component {
         ? `upstream did not answer within ${this.opts.upstreamTimeoutMs} ms`
         : `upstream unreachable (${err.code ?? 'error'})`;
       if (res.headersSent) {
-        record(res.statusCode, message);
+        record(res.statusCode, { code: 'upstream_failed', message });
         res.destroy();
         return;
       }
       const status = timeout ? 504 : 502;
       this.logger.warn('upstream failed', {
         decision_id: decisionId,
-        connection: upstream.config.name,
+        connection: upstream.connection.name,
         error: message,
       });
       sendJson(res, status, decisionId, { error: { code: 'upstream_failed', message } });
-      record(status, message);
+      record(status, { code: 'upstream_failed', message });
     });
     // A caller that goes away takes its upstream call with it.
     res.on('close', () => {
@@ -438,6 +556,7 @@ export class HttpAdapter implements Component {
     status: RejectStatus,
     closeConnection: boolean,
     authCode?: string,
+    facts?: CallFacts,
   ): void {
     const decisionId = decision.meta.decisionId;
     if (closeConnection) res.setHeader('connection', 'close');
@@ -455,7 +574,7 @@ export class HttpAdapter implements Component {
       { outcome: decision.outcome },
       Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9,
     );
-    this.pipeline.complete(decision, { status });
+    this.pipeline.complete(decision, facts ? { status, call: facts } : { status });
   }
 
   /**
@@ -629,6 +748,54 @@ function sendJson(
     'cache-control': 'no-store',
   });
   res.end(body);
+}
+
+/** The caller's request body as the call record may keep it. */
+function captured(body: Buffer, contentType: string | undefined): CapturedBody {
+  return { data: body, contentType, bytes: body.length, complete: true, masked: false };
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sumCounts(counts: Record<string, number>): number {
+  let n = 0;
+  for (const v of Object.values(counts)) n += v;
+  return n;
+}
+
+/**
+ * The first bytes of a piped response, for a `record` obligation without masking. A body with a
+ * content coding is withheld from the record (its bytes could hide anything from the log mask).
+ */
+class PrefixCapture {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  private total = 0;
+
+  constructor(private readonly max: number) {}
+
+  add(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.kept >= this.max) return;
+    const part =
+      chunk.length > this.max - this.kept ? chunk.subarray(0, this.max - this.kept) : chunk;
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+
+  captured(headers: IncomingMessage['headers']): CapturedBody {
+    const coding = headers['content-encoding'];
+    const coded = coding !== undefined && coding.trim().toLowerCase() !== 'identity';
+    return {
+      data: coded ? Buffer.alloc(0) : Buffer.concat(this.chunks, this.kept),
+      contentType: headerString(headers['content-type']),
+      bytes: this.total,
+      complete: !coded && this.kept === this.total,
+      masked: false,
+    };
+  }
 }
 
 /** `request.body` for the policy: parsed JSON when declared and valid, else the raw text, or null when empty. */

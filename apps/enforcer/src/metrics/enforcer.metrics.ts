@@ -44,6 +44,19 @@ export class EnforcerMetrics {
     registers: [this.registry],
   });
 
+  readonly logMaskFailures = new Counter({
+    name: 'portcullis_enforcer_log_mask_failures_total',
+    help: 'Decision events whose policy log_mask could not be applied (bodies and query were erased instead).',
+    registers: [this.registry],
+  });
+
+  readonly maskedResponses = new Counter({
+    name: 'portcullis_enforcer_masked_responses_total',
+    help: 'Responses masked per the decision (result: masked, unchanged, failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly bundleVersion = new Gauge({
     name: 'portcullis_enforcer_bundle_version',
     help: 'Version of the active bundle (0 while no policy is loaded).',

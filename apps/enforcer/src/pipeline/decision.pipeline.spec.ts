@@ -1,11 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
+import { Masker } from '@portcullis/masking';
 import { Logger } from '@portcullis/platform';
 import { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import { DecisionPipeline } from './decision.pipeline';
 import type {
   ActivePolicy,
+  CallFacts,
+  CapturedBody,
   EvaluablePolicy,
   PipelineRequest,
   PolicySource,
@@ -38,6 +41,8 @@ function setup(opts: { policy?: EvaluablePolicy | null; failMode?: 'closed' | 'o
     sink: { enqueue: (e) => events.push(e) },
     metrics,
     logger: quiet,
+    masker: new Masker(Buffer.alloc(32, 1)),
+    recordMaxBytes: 64,
   });
   return { pipeline, events, metrics, source };
 }
@@ -273,5 +278,185 @@ describe('decision pipeline', () => {
     assert.equal(events[0].error?.code, 'internal_error');
     assert.equal(await counter(metrics, 'error', 'internal_error'), 1);
     parseDecisionEvent(JSON.parse(JSON.stringify(events[0])));
+  });
+
+  describe('obligations', () => {
+    const facts = (over: Partial<CallFacts> = {}): CallFacts => ({
+      bytesIn: 0,
+      bytesOut: 0,
+      upstreamStatus: 200,
+      masked: null,
+      requestBody: null,
+      responseBody: null,
+      erasedHeaders: [],
+      ...over,
+    });
+    const jsonBody = (value: unknown): CapturedBody => {
+      const data = Buffer.from(JSON.stringify(value));
+      return {
+        data,
+        contentType: 'application/json',
+        bytes: data.length,
+        complete: true,
+        masked: false,
+      };
+    };
+
+    it('a valid mask obligation reaches the adapter as a parsed spec', () => {
+      const { pipeline } = setup({
+        policy: {
+          evaluate: () => ({ allow: true, mask: { fields: ['$..ssn'], strategy: 'partial' } }),
+        },
+      });
+      const d = pipeline.decide(call());
+      assert.equal(d.forward, true);
+      assert.equal(d.obligations.mask?.strategy, 'partial');
+      assert.equal(d.obligations.mask?.fields.length, 1);
+    });
+
+    it('a malformed mask obligation is a malformed decision and nothing is forwarded', () => {
+      const { pipeline } = setup({
+        policy: { evaluate: () => ({ allow: true, mask: { detectors: ['horoscope'] } }) },
+      });
+      const d = pipeline.decide(call());
+      assert.equal(d.forward, false);
+      assert.equal(d.code, 'malformed_decision');
+      assert.match(d.detail, /horoscope/);
+    });
+
+    it('a malformed record obligation is a malformed decision', () => {
+      const { pipeline } = setup({
+        policy: { evaluate: () => ({ allow: true, record: { request_body: 'yes' } }) },
+      });
+      const d = pipeline.decide(call());
+      assert.equal(d.code, 'malformed_decision');
+      assert.match(d.detail, /record\.request_body/);
+    });
+
+    it('an approval obligation still fails closed: this enforcer cannot escalate', () => {
+      const { pipeline } = setup({
+        policy: { evaluate: () => ({ allow: false, approval: { required: true } }) },
+      });
+      const d = pipeline.decide(call());
+      assert.equal(d.forward, false);
+      assert.equal(d.code, 'malformed_decision');
+    });
+
+    it('recorded request bodies are masked with the decision mask before they enter the event', () => {
+      const { pipeline, events } = setup({
+        policy: {
+          evaluate: () => ({
+            allow: true,
+            mask: { fields: ['$.ssn'], detectors: ['credit_card'] },
+            record: { request_body: true, response_body: false },
+          }),
+        },
+      });
+      const d = pipeline.decide(call());
+      const body = jsonBody({ ssn: '123-45-6789', note: 'card 4111 1111 1111 1111' });
+      pipeline.complete(d, {
+        status: 200,
+        call: facts({ bytesIn: body.bytes, requestBody: body }),
+      });
+      const recorded = events[0].call?.request_body;
+      assert.ok(recorded);
+      assert.ok(!recorded.data.includes('123-45-6789'), recorded.data);
+      assert.ok(!recorded.data.includes('4111 1111 1111 1111'), recorded.data);
+      assert.equal(events[0].call?.response_body, null, 'response body not asked for');
+      assert.equal(events[0].call?.bytes_in, body.bytes);
+      parseDecisionEvent(JSON.parse(JSON.stringify(events[0])));
+    });
+
+    it('bodies are not recorded unless the record obligation asks for them', () => {
+      const { pipeline, events } = setup();
+      const d = pipeline.decide(call());
+      pipeline.complete(d, { status: 200, call: facts({ requestBody: jsonBody({ a: 1 }) }) });
+      assert.equal(events[0].call?.request_body, null);
+    });
+
+    it('a recorded body is capped at the record limit and marked truncated', () => {
+      const { pipeline, events } = setup({
+        policy: { evaluate: () => ({ allow: true, record: { request_body: true } }) },
+      });
+      const d = pipeline.decide(call());
+      const body = jsonBody({ text: 'x'.repeat(500) });
+      pipeline.complete(d, { status: 200, call: facts({ requestBody: body }) });
+      const recorded = events[0].call?.request_body;
+      assert.equal(recorded?.data.length, 64);
+      assert.equal(recorded?.truncated, true);
+      assert.equal(recorded?.bytes, body.bytes);
+    });
+
+    it('the policy log_mask erases and masks event fields, and the event lists them', () => {
+      const { pipeline, events } = setup({
+        policy: {
+          entrypoints: new Set(['portcullis/decision', 'portcullis/log_mask']),
+          evaluate: (_input, o) =>
+            o?.entrypoint === 'portcullis/log_mask'
+              ? [
+                  '/input/request/headers/accept',
+                  {
+                    op: 'detect',
+                    path: '/input/request/body',
+                    detectors: ['credit_card'],
+                  },
+                ]
+              : { allow: true },
+        },
+      });
+      const d = pipeline.decide(
+        call({
+          request: {
+            method: 'POST',
+            path: '/customers',
+            query: {},
+            headers: { accept: '*/*' },
+            body: { card: '4111-1111-1111-1111' },
+          },
+        }),
+      );
+      pipeline.complete(d, { status: 200, call: facts({ erasedHeaders: ['authorization'] }) });
+      const e = events[0];
+      const text = JSON.stringify(e);
+      assert.ok(!text.includes('4111-1111-1111-1111'), text);
+      const headers = (e.input as { request: { headers: Record<string, string> } }).request.headers;
+      assert.equal(headers.accept, undefined);
+      assert.deepEqual(e.log_mask?.erased, [
+        '/input/request/headers/authorization',
+        '/input/request/headers/accept',
+      ]);
+      assert.ok(e.log_mask?.masked.some((p) => p.startsWith('/input/request/body')));
+    });
+
+    it('a log_mask that cannot be evaluated erases every body and the query, and is counted', async () => {
+      const { pipeline, events, metrics } = setup({
+        policy: {
+          entrypoints: new Set(['portcullis/decision', 'portcullis/log_mask']),
+          evaluate: (_input, o) => {
+            if (o?.entrypoint === 'portcullis/log_mask') throw new Error('boom');
+            return { allow: true, record: { request_body: true } };
+          },
+        },
+      });
+      const d = pipeline.decide(
+        call({
+          request: {
+            method: 'POST',
+            path: '/customers',
+            query: { q: ['secret-ish'] },
+            headers: {},
+            body: { ssn: '123-45-6789' },
+          },
+        }),
+      );
+      pipeline.complete(d, {
+        status: 200,
+        call: facts({ requestBody: jsonBody({ ssn: '123-45-6789' }) }),
+      });
+      const text = JSON.stringify(events[0]);
+      assert.ok(!text.includes('123-45-6789'), text);
+      assert.ok(!text.includes('secret-ish'), text);
+      assert.equal((await metrics.logMaskFailures.get()).values[0]?.value, 1);
+    });
   });
 });

@@ -2,12 +2,17 @@ import {
   DECISION_EVENT_SCHEMA,
   DECISION_PATH,
   checkDecisionDocument,
+  parseRecordObligation,
   type DecisionErrorCode,
   type DecisionEvent,
+  type DecisionObligation,
   type JsonObject,
   type PolicyInput,
 } from '@portcullis/contracts';
+import { parseMaskObligation, type Masker } from '@portcullis/masking';
 import { errorMessage, type Logger } from '@portcullis/platform';
+import { CallRecorder } from './call.recorder';
+import { DecisionLogMasker } from './decision-log.masker';
 import type { FailMode } from '../config/enforcer.config';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import type {
@@ -16,6 +21,7 @@ import type {
   CallMeta,
   Decision,
   DecisionSink,
+  Obligations,
   PipelineRequest,
   PolicySource,
 } from './decision.types';
@@ -31,7 +37,19 @@ export interface DecisionPipelineOptions {
   sink: DecisionSink;
   metrics: EnforcerMetrics;
   logger: Logger;
+  /** Masks recorded bodies and decision-log fields; keyed for the `hash` strategy. */
+  masker: Masker;
+  /** Cap on each body a call record keeps. */
+  recordMaxBytes: number;
 }
+
+/** Obligations this enforcer honours; `approval` still fails closed (see checkDecisionDocument). */
+const SUPPORTED_OBLIGATIONS: ReadonlySet<DecisionObligation> = new Set(['mask', 'record']);
+
+const NO_OBLIGATIONS: Obligations = {
+  mask: null,
+  record: { request_body: false, response_body: false },
+};
 
 /** Error codes that mean "the policy could not decide"; only these may fail open. */
 const UNDECIDED: ReadonlySet<DecisionErrorCode> = new Set([
@@ -47,7 +65,13 @@ const UNDECIDED: ReadonlySet<DecisionErrorCode> = new Set([
  * ended, off the response path.
  */
 export class DecisionPipeline {
-  constructor(private readonly opts: DecisionPipelineOptions) {}
+  private readonly recorder: CallRecorder;
+  private readonly logMasker: DecisionLogMasker;
+
+  constructor(private readonly opts: DecisionPipelineOptions) {
+    this.recorder = new CallRecorder(opts.masker, opts.recordMaxBytes);
+    this.logMasker = new DecisionLogMasker(opts.masker, opts.metrics, opts.logger);
+  }
 
   /** A call refused before identity could even be considered (malformed or ambiguous protocol input). */
   reject(meta: CallMeta, message: string): Decision {
@@ -61,6 +85,23 @@ export class DecisionPipeline {
       outcome: 'error',
       code: 'internal_error',
     };
+  }
+
+  /**
+   * Turns an allowed decision into an error the adapter found before forwarding (the connection's
+   * credentials are not usable here, say): never forwarded, whatever the fail mode.
+   */
+  fail(
+    decision: Decision,
+    code: Extract<DecisionErrorCode, 'connection_unavailable'>,
+    message: string,
+  ): Decision {
+    this.opts.logger.warn('call not forwarded', {
+      decision_id: decision.meta.decisionId,
+      code,
+      detail: truncate(message, 512),
+    });
+    return { ...decision, outcome: 'error', code, forward: false, message, detail: message };
   }
 
   decide(req: PipelineRequest): Decision {
@@ -133,13 +174,14 @@ export class DecisionPipeline {
     }
     const evalNs = Number(process.hrtime.bigint() - t0);
     this.opts.metrics.evaluationSeconds.observe(evalNs / 1e9);
-    const check = checkDecisionDocument(raw);
-    if (!check.ok) {
+    const check = checkDecisionDocument(raw, SUPPORTED_OBLIGATIONS);
+    const obligations = check.ok ? parseObligations(check.document) : check;
+    if (!check.ok || !obligations.ok) {
       return this.undecided(
         meta,
         'malformed_decision',
         'policy returned a malformed decision',
-        check.message,
+        check.ok ? (obligations as { message: string }).message : check.message,
         active,
         identity.subject,
         input,
@@ -147,8 +189,6 @@ export class DecisionPipeline {
       );
     }
     const document = check.document as JsonObject;
-    // Obligations (mask, approval, …) arrive with later decision schemas; the document rides
-    // along on the Decision so adapters can apply them without another pipeline stage today.
     const allow = check.document.allow;
     return {
       meta,
@@ -164,6 +204,8 @@ export class DecisionPipeline {
       subject: identity.subject,
       input,
       evalNs,
+      obligations: obligations.obligations,
+      policy: active,
     };
   }
 
@@ -183,6 +225,7 @@ export class DecisionPipeline {
     const error =
       upstreamError ??
       (decision.code ? { code: decision.code, message: truncate(decision.detail, 2048) } : null);
+    const facts = completion.call;
     const event: DecisionEvent = {
       schema: DECISION_EVENT_SCHEMA,
       decision_id: decision.meta.decisionId,
@@ -202,11 +245,22 @@ export class DecisionPipeline {
       request: {
         method: truncate(decision.meta.summary.method, 32),
         path: truncate(decision.meta.summary.path, 8192),
+        query: decision.meta.summary.query ?? null,
       },
       metrics: { timer_eval_ns: decision.evalNs, timer_total_ns: totalNs },
+      ...(facts
+        ? {
+            call: this.recorder.record(
+              facts,
+              decision.obligations.record,
+              decision.obligations.mask,
+            ),
+          }
+        : {}),
     };
-    this.opts.sink.enqueue(event);
-    return event;
+    const masked = this.logMasker.apply(event, decision, facts?.erasedHeaders ?? []);
+    this.opts.sink.enqueue(masked);
+    return masked;
   }
 
   private refused(
@@ -230,6 +284,8 @@ export class DecisionPipeline {
       subject,
       input: null,
       evalNs: null,
+      obligations: NO_OBLIGATIONS,
+      policy: null,
     };
   }
 
@@ -267,8 +323,24 @@ export class DecisionPipeline {
       subject,
       input,
       evalNs,
+      obligations: NO_OBLIGATIONS,
+      policy: active,
     };
   }
+}
+
+/** Validates the obligations a policy decision carries; a bad one makes the decision malformed. */
+function parseObligations(
+  document: JsonObject,
+): { ok: true; obligations: Obligations } | { ok: false; message: string } {
+  const record = parseRecordObligation(document.record);
+  if (!record.ok) return record;
+  if (document.mask === undefined || document.mask === null || document.mask === false) {
+    return { ok: true, obligations: { mask: null, record: record.record } };
+  }
+  const mask = parseMaskObligation(document.mask);
+  if (!mask.ok) return mask;
+  return { ok: true, obligations: { mask: mask.spec, record: record.record } };
 }
 
 function bundleOf(active: ActivePolicy | null, name: string): Decision['bundle'] {

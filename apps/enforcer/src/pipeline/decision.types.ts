@@ -5,12 +5,18 @@ import type {
   Outcome,
   PolicyInput,
   Protocol,
+  RecordObligation,
 } from '@portcullis/contracts';
 import type { AuthenticationErrorCode, VerifiedIdentity } from '@portcullis/identity';
+import type { MaskReport, MaskSpec } from '@portcullis/masking';
 
-/** What the pipeline needs from a compiled policy: one synchronous evaluation that may throw. */
+/**
+ * What the pipeline needs from a compiled policy: synchronous evaluations that may throw.
+ * `entrypoint` defaults to portcullis/decision; `entrypoints` lists what the bundle was built with.
+ */
 export interface EvaluablePolicy {
-  evaluate(input: unknown, options?: { nowNs?: bigint | number }): unknown;
+  readonly entrypoints?: ReadonlySet<string>;
+  evaluate(input: unknown, options?: { nowNs?: bigint | number; entrypoint?: string }): unknown;
 }
 
 /**
@@ -57,8 +63,11 @@ export interface CallMeta {
   /** Wall-clock arrival time (ms since epoch); the input's context.time and the event's timestamp. */
   receivedAt: number;
   sourceIp: string;
-  /** Short description for the event (`request.method`/`request.path`), e.g. HTTP method and canonical path. */
-  summary: { method: string; path: string };
+  /**
+   * Short description for the event (`request.method`/`request.path`/`request.query`), e.g. the
+   * HTTP method, canonical path and canonical query (credential parameters redacted).
+   */
+  summary: { method: string; path: string; query?: string | null };
   /** The connection name the caller addressed, even if no such connection exists. */
   connectionName: string | null;
 }
@@ -94,11 +103,49 @@ export interface Decision {
   subject: string | null;
   input: PolicyInput | null;
   evalNs: number | null;
+  /** The obligations the adapter must honour when it forwards (policy decisions only). */
+  obligations: Obligations;
+  /** The policy that decided, kept so decision-log masking runs against the same version. */
+  policy: ActivePolicy | null;
+}
+
+/** The decision document's obligations, validated; what a forwarded call must honour. */
+export interface Obligations {
+  mask: MaskSpec | null;
+  record: RecordObligation;
+}
+
+/** A body as the adapter captured it for the audit record; the pipeline masks and caps it. */
+export interface CapturedBody {
+  /** The body, or its first bytes when `complete` is false. */
+  data: Buffer;
+  contentType: string | undefined;
+  /** Size of the whole body. */
+  bytes: number;
+  complete: boolean;
+  /** True when `data` is what the caller received after response masking. */
+  masked: boolean;
+}
+
+/** What a call moved, reported by the adapter for the call record. */
+export interface CallFacts {
+  bytesIn: number;
+  bytesOut: number;
+  upstreamStatus: number | null;
+  masked: MaskReport | null;
+  requestBody: CapturedBody | null;
+  responseBody: CapturedBody | null;
+  /** Credential headers the adapter removed before the policy saw the request (lower-case names). */
+  erasedHeaders: string[];
 }
 
 /** How the call finally ended at the protocol level, reported back by the adapter for the record. */
 export interface CallCompletion {
   status: number;
-  /** Set when an allowed call still failed (upstream unreachable, timed out, broke off). */
-  error?: { code: Extract<DecisionErrorCode, 'upstream_failed'>; message: string };
+  /** Set when an allowed call still failed (upstream unreachable, timed out, broke off, unmaskable). */
+  error?: {
+    code: Extract<DecisionErrorCode, 'upstream_failed' | 'masking_failed'>;
+    message: string;
+  };
+  call?: CallFacts;
 }
