@@ -59,7 +59,7 @@ if (!/^[a-z0-9-]+$/.test(NAME)) {
 const SIZES = QUICK
   ? {
       decision: { enforcer: 50_000, sidecar: 5_000, warmup: 2_000 },
-      proxy: { seconds: 10, latencySeconds: 5, warmupSeconds: 2, connections: 32 },
+      proxy: { seconds: 15, latencySeconds: 8, warmupSeconds: 2, connections: 32 },
       propagation: { enforcers: 10, flips: 20 },
       ingest: { events: 20_000 },
     }

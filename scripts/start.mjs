@@ -5,9 +5,13 @@
 // exactly the same files, as on a restart with unchanged rego/) and prints what to try.
 // Ctrl-C stops everything in reverse order. If any process dies, everything stops and this
 // exits non-zero with that process's last lines.
+// The sample upstream demands a bearer token generated for this run; only the enforcer holds it
+// (connection `crm` in deploy/dev/connections.json names it by environment variable), so every
+// forwarded call shows credential injection. The enforcer's masking hash key is generated per run.
 // Options: --rego=<dir> uploads another policy folder instead of rego/; --no-build skips the
 // TypeScript build (dist/ must be current).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, relative, resolve, sep } from 'node:path';
@@ -30,6 +34,8 @@ const ENFORCER_ADMIN = `http://${HOST}:${PORTS.enforcerAdmin}`;
 const ENFORCER_ID = 'dev-enforcer';
 const BUNDLE = 'default';
 const DATA = join(ROOT, '.data');
+/** The variable deploy/dev/connections.json names as connection `crm`'s token (`token_env`). */
+const CRM_TOKEN_ENV = 'PORTCULLIS_DEV_CRM_TOKEN';
 const TAIL = 40;
 
 const REGO_DIR = resolve(
@@ -293,6 +299,9 @@ async function main() {
     ['--enable-source-maps', join(ROOT, 'dist', 'apps', entry, 'src', 'main.js')],
     env,
   ];
+  // Secrets for this run only: never printed, never written to disk, gone with the processes.
+  const crmToken = randomBytes(32).toString('base64url');
+  const maskHashKey = randomBytes(32).toString('hex');
   const plan = [
     [
       'nats',
@@ -309,6 +318,7 @@ async function main() {
       ...node('sample-upstream', {
         SAMPLE_UPSTREAM_PORT: String(PORTS.upstream),
         SAMPLE_UPSTREAM_HOST: HOST,
+        SAMPLE_UPSTREAM_EXPECT_BEARER: crmToken,
       }),
     ],
     [
@@ -331,6 +341,8 @@ async function main() {
         ENFORCER_ADMIN_PORT: String(PORTS.enforcerAdmin),
         ENFORCER_BUNDLE: BUNDLE,
         ENFORCER_CONNECTIONS_FILE: join(ROOT, 'deploy', 'dev', 'connections.json'),
+        [CRM_TOKEN_ENV]: crmToken,
+        ENFORCER_MASK_HASH_KEY: maskHashKey,
         NATS_URL: `nats://${HOST}:${PORTS.nats}`,
         AUTH_ISSUER: ISSUER,
       }),
@@ -424,20 +436,26 @@ ${b('Portcullis is running')} (bundle "${BUNDLE}" version ${version} from ${rego
   dev issuer       ${ISSUER}        (development only: mints any token it is asked for)
   NATS             nats://${HOST}:${PORTS.nats}      data in .data/
 
-${b('1. A token for a function that may read customers')}
-  TOKEN=$(curl -s -XPOST localhost:${PORTS.issuer}/token -d '{"sub":"fn-reader","claims":{"roles":["crm-reader"]}}' | jq -r .access_token)
-  # without jq:
-  TOKEN=$(curl -s -XPOST localhost:${PORTS.issuer}/token -d '{"sub":"fn-reader","claims":{"roles":["crm-reader"]}}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+${b('1. Tokens')} from the dev issuer (a small shell helper; paste it once)
+  token() { curl -s -XPOST localhost:${PORTS.issuer}/token -d "$1" | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token'; }
+  TOKEN=$(token '{"sub":"fn-reader","claims":{"roles":["crm-reader"]}}')                     # may read customers
+  PII=$(token '{"sub":"fn-support","claims":{"roles":["crm-reader"],"scope":"pii:read"}}')   # may also see personal data
+  AUDIT=$(token '{"sub":"alice","claims":{"portcullis_roles":["auditor"]}}')                 # reads the decision log
 
-${b('2. An allowed call')} (forwarded to the sample upstream)
-  curl -i localhost:${PORTS.enforcer}/crm/customers -H "Authorization: Bearer $TOKEN"
+${b('2. An allowed call, masked')} (the reader lacks pii:read: card number, SSN and e-mail come back [REDACTED])
+  curl -s localhost:${PORTS.enforcer}/crm/customers/1 -H "Authorization: Bearer $TOKEN"
+  curl -s localhost:${PORTS.enforcer}/crm/customers/1 -H "Authorization: Bearer $PII"      # unmasked
 
-${b('3. A denied call')} (403 with the policy's reasons; the upstream never sees it)
-  curl -i -XDELETE localhost:${PORTS.enforcer}/crm/customers/1 -H "Authorization: Bearer $TOKEN"
+${b('3. Injected credentials')} (the sample API wants a token made for this run; only the enforcer has it)
+  curl -i localhost:${PORTS.upstream}/customers                                             # 401 from the sample API itself
 
-${b('4. The decision log')} (needs the auditor role)
-  AUDIT=$(curl -s -XPOST localhost:${PORTS.issuer}/token -d '{"sub":"alice","claims":{"portcullis_roles":["auditor"]}}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+${b('4. Denied calls')} (403 with the policy's reasons; the upstream never sees them)
+  curl -i -XDELETE localhost:${PORTS.enforcer}/crm/customers/1 -H "Authorization: Bearer $TOKEN"   # needs crm-admin
+  curl -i localhost:${PORTS.enforcer}/crm/customers/export -H "Authorization: Bearer $TOKEN"        # guard: an export must say limit=N (N ≤ 1000)
+
+${b('5. The decision log and the recorded calls')}
   curl -s 'localhost:${PORTS.controlPlane}/v1/decisions?limit=5' -H "Authorization: Bearer $AUDIT"
+  curl -s 'localhost:${PORTS.controlPlane}/v1/calls?limit=5' -H "Authorization: Bearer $AUDIT"
 
 `);
 }

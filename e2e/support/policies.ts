@@ -178,3 +178,16 @@ export const EXAMPLE_POLICY_REASONS = {
  */
 export const EXAMPLE_PII_READ_SCOPE = 'pii:read';
 export const EXAMPLE_MASK_STRATEGY_CLAIM = 'mask_strategy';
+
+/**
+ * The approval the example policy requires before a `crm-admin` deletes one customer
+ * (`DELETE /crm/customers/{id}`): the call is escalated (`allow: false` with this obligation),
+ * never forwarded directly. `reason` is also the decision's only reason. A `crm-reader`'s delete
+ * is denied outright (`crm: deleting a customer requires role crm-admin`), not escalated.
+ */
+export const EXAMPLE_APPROVAL = {
+  reason: 'crm: deleting a customer needs the approval of a crm-approvers member',
+  approvers: ['group:crm-approvers'],
+  minApprovals: 1,
+  ttlSeconds: 900,
+} as const;

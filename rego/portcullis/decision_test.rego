@@ -139,3 +139,102 @@ test_log_mask_adds_package_entries_and_ignores_other_values if {
 		entry in m
 	}
 }
+
+# --- approval ---
+
+_needs_ann := {"reason": "needs ann", "approvers": ["user:ann"], "min_approvals": 1, "ttl_seconds": 600}
+
+test_an_approval_requirement_turns_an_allow_into_an_escalation if {
+	rules := {"a": {"allow": {"ok"}, "approval": {_needs_ann}}}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d == {
+		"allow": false,
+		"reasons": ["a: needs ann"],
+		"approval": {"required": true, "reason": "a: needs ann", "approvers": ["user:ann"], "min_approvals": 1, "ttl_seconds": 600},
+	}
+}
+
+test_an_approval_requirement_without_any_allow_is_the_default_deny if {
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as {"a": {"approval": {_needs_ann}}}
+	d == {"allow": false, "reasons": ["no rule allows GET /x on connection nowhere"]}
+}
+
+test_any_deny_wins_over_an_approval_requirement if {
+	rules := {
+		"a": {"allow": {"ok"}, "approval": {_needs_ann}},
+		"b": {"deny": {"no"}},
+	}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d == {"allow": false, "reasons": ["b: no"]}
+}
+
+test_requirements_of_several_packages_merge_strictly if {
+	rules := {
+		"a": {"allow": {"ok"}, "approval": {_needs_ann}},
+		"b": {"approval": {{"reason": "needs ops twice", "approvers": {"group:ops", "user:ann"}, "min_approvals": 2, "ttl_seconds": 3600}}},
+		"c": {"approval": {{"reason": "needs sec", "approvers": ["group:sec"], "ttl_seconds": 300}}},
+	}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d.allow == false
+	d.reasons == ["a: needs ann", "b: needs ops twice", "c: needs sec"]
+	d.approval == {
+		"required": true,
+		"reason": "a: needs ann; b: needs ops twice; c: needs sec",
+		"approvers": ["group:ops", "group:sec", "user:ann"],
+		"min_approvals": 2,
+		"ttl_seconds": 300,
+	}
+}
+
+test_min_approvals_and_ttl_default_to_the_enforcers_defaults if {
+	rules := {"a": {"allow": {"ok"}, "approval": {{"reason": "why", "approvers": ["group:x"]}}}}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d.approval.min_approvals == 1
+	d.approval.ttl_seconds == 900
+}
+
+test_an_escalation_carries_mask_and_record_for_the_approved_call if {
+	rules := {"a": {
+		"allow": {"ok"},
+		"approval": {_needs_ann},
+		"mask_detectors": {"email"},
+		"record": {"request_body"},
+	}}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d.allow == false
+	d.approval.required == true
+	d.mask == {"fields": [], "detectors": ["email"], "strategy": "redact"}
+	d.record == {"request_body": true}
+}
+
+test_a_malformed_approval_requirement_denies_instead_of_being_dropped if {
+	cases := [
+		[{true}, "a: an approval requirement must be an object"],
+		[{{"approvers": ["group:x"]}}, "a: an approval requirement needs a reason (a non-empty string)"],
+		[{{"reason": "", "approvers": ["group:x"]}}, "a: an approval requirement needs a reason (a non-empty string)"],
+		[{{"reason": "why"}}, "a: an approval requirement needs approvers (a non-empty array of strings)"],
+		[{{"reason": "why", "approvers": []}}, "a: an approval requirement needs approvers (a non-empty array of strings)"],
+		[{{"reason": "why", "approvers": "group:x"}}, "a: an approval requirement needs approvers (a non-empty array of strings)"],
+		[{{"reason": "why", "approvers": ["group:x", 7]}}, "a: an approval requirement needs approvers (a non-empty array of strings)"],
+		[{{"reason": "why", "approvers": ["group:x"], "ttl_seconds": "900"}}, "a: an approval requirement's ttl_seconds must be a number"],
+		[{{"reason": "why", "approvers": ["group:x"], "min_approvals": null}}, "a: an approval requirement's min_approvals must be a number"],
+	]
+	every c in cases {
+		d := portcullis.decision with input as _get_crm
+			with data.portcullis.rules as {"a": {"allow": {"ok"}, "approval": c[0]}}
+		d == {"allow": false, "reasons": [c[1]]}
+	}
+}
+
+test_an_approval_that_is_not_a_set_denies if {
+	d := portcullis.decision with input as _get_crm
+		with data.portcullis.rules as {"a": {"allow": {"ok"}, "approval": true}}
+	d == {"allow": false, "reasons": ["a: approval must be a set of requirements"]}
+}
+
+test_approver_values_are_passed_on_for_the_enforcer_to_validate if {
+	rules := {"a": {"allow": {"ok"}, "approval": {{"reason": "why", "approvers": ["team x"], "min_approvals": 0}}}}
+	d := portcullis.decision with input as _get_crm with data.portcullis.rules as rules
+	d.approval.approvers == ["team x"]
+	d.approval.min_approvals == 0
+}

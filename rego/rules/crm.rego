@@ -3,7 +3,8 @@
 # description: |
 #   The sample customers API (apps/sample-upstream). Holders of role crm-reader (or crm-admin)
 #   may read customers, their notes, a bounded export and the sample streams; only crm-admin may
-#   create, update or delete one customer. Guards deny for everyone: deleting the whole
+#   create, update or delete one customer, and deleting one needs the approval of a member of
+#   group crm-approvers first (admins included). Guards deny for everyone: deleting the whole
 #   collection, an export without a limit of at most 1000 rows, and a request body carrying a
 #   payment card number. Responses are masked for callers without the `pii:read` scope, and
 #   writes and exports are recorded with their bodies. Only requests on connection `crm` are judged.
@@ -31,6 +32,11 @@ _customer_path if {
 }
 
 _notes_path if regex.match(`^/customers/[^/]+/notes$`, input.request.path)
+
+_deletes_one_customer if {
+	input.request.method == "DELETE"
+	_customer_path
+}
 
 _is_customers_read if input.request.path == "/customers"
 
@@ -77,10 +83,10 @@ allow contains "updating a customer is allowed for crm-admin" if {
 	lib.has_role("crm-admin")
 }
 
-allow contains "deleting a customer is allowed for crm-admin" if {
+# Escalated by the approval requirement below: a crm-admin's delete waits for an approver.
+allow contains "deleting a customer is allowed for crm-admin once approved" if {
 	_is_crm
-	input.request.method == "DELETE"
-	_customer_path
+	_deletes_one_customer
 	lib.has_role("crm-admin")
 }
 
@@ -110,8 +116,7 @@ deny contains "updating a customer requires role crm-admin" if {
 
 deny contains "deleting a customer requires role crm-admin" if {
 	_is_crm
-	input.request.method == "DELETE"
-	_customer_path
+	_deletes_one_customer
 	not lib.has_role("crm-admin")
 }
 
@@ -186,6 +191,24 @@ deny contains "request bodies must not carry payment card numbers" if {
 deny contains "the request body has too many numbers to check for payment card numbers" if {
 	_is_crm
 	pii.too_many_digit_groups(_body_digit_runs)
+}
+
+# --- escalation: a human approves before a customer is deleted ---
+
+# METADATA
+# description: |
+#   Deleting one customer cannot be undone, so nobody (crm-admin included) does it alone: the
+#   call is escalated, and forwarded once a member of group crm-approvers has approved this exact
+#   call (same caller, path and body) within 15 minutes. A caller who may not delete at all is
+#   still denied: any deny wins over an approval requirement.
+approval contains {
+	"reason": "deleting a customer needs the approval of a crm-approvers member",
+	"approvers": ["group:crm-approvers"],
+	"min_approvals": 1,
+	"ttl_seconds": 900,
+} if {
+	_is_crm
+	_deletes_one_customer
 }
 
 # --- obligations: masking and recording ---

@@ -41,9 +41,58 @@ test_reader_may_not_delete_and_is_told_why if {
 	d == {"allow": false, "reasons": ["crm: deleting a customer requires role crm-admin"]}
 }
 
-test_admin_may_delete_one_customer_and_the_call_is_recorded if {
+# --- escalation: deleting one customer needs an approver, whoever asks ---
+
+_delete_reason := "crm: deleting a customer needs the approval of a crm-approvers member"
+
+_delete_approval := {
+	"required": true,
+	"reason": _delete_reason,
+	"approvers": ["group:crm-approvers"],
+	"min_approvals": 1,
+	"ttl_seconds": 900,
+}
+
+test_admin_deleting_one_customer_is_escalated_not_allowed if {
 	d := portcullis.decision with input as _pii_call("DELETE", "/customers/42", ["crm-admin"])
-	d == {"allow": true, "reasons": ["crm: deleting a customer is allowed for crm-admin"], "record": _both_bodies}
+	d == {"allow": false, "reasons": [_delete_reason], "approval": _delete_approval, "record": _both_bodies}
+}
+
+test_an_escalated_delete_keeps_its_mask_for_when_it_is_approved if {
+	d := portcullis.decision with input as _call("DELETE", "/customers/42", ["crm-admin"])
+	d == {
+		"allow": false,
+		"reasons": [_delete_reason],
+		"approval": _delete_approval,
+		"mask": _customer_masks,
+		"record": _both_bodies,
+	}
+}
+
+test_a_reader_cannot_escalate_a_delete_the_role_deny_wins if {
+	d := portcullis.decision with input as _call("DELETE", "/customers/42", ["crm-reader", "crm-approver"])
+	d == {"allow": false, "reasons": ["crm: deleting a customer requires role crm-admin"]}
+}
+
+test_only_deleting_one_customer_is_escalated if {
+	not portcullis.decision.approval with input as _pii_call("GET", "/customers/42", ["crm-admin"])
+	not portcullis.decision.approval with input as _with_body(_pii_call("PATCH", "/customers/42", ["crm-admin"]), {"name": "Ada"})
+	not portcullis.decision.approval with input as _call("DELETE", "/customers/42/notes", ["crm-admin"])
+	not portcullis.decision.approval with input as _call("DELETE", "/customers/export", ["crm-admin"])
+	not portcullis.decision.approval with input as _call("DELETE", "/echo/customers/42", ["crm-admin"])
+	portcullis.decision.allow with input as _call("DELETE", "/echo/customers/42", ["crm-admin"])
+}
+
+test_deleting_the_collection_is_denied_not_escalated if {
+	d := portcullis.decision with input as _call("DELETE", "/customers", ["crm-admin"])
+	d.allow == false
+	not d.approval
+}
+
+test_a_delete_on_another_connection_is_not_escalated_by_crm if {
+	other := object.union(_call("DELETE", "/customers/42", ["crm-admin"]), {"connection": {"name": "billing"}})
+	d := portcullis.decision with input as other
+	d == {"allow": false, "reasons": ["no rule allows DELETE /customers/42 on connection billing"]}
 }
 
 test_admin_may_also_read if {

@@ -3,6 +3,8 @@ import { DEFAULT_TOPOLOGY } from '@portcullis/contracts';
 import { TokenVerifier } from '@portcullis/identity';
 import { Lifecycle, Logger, type Health } from '@portcullis/platform';
 import { AdminServer } from './admin/admin.server';
+import { ApprovalClient } from './approvals/approval.client';
+import { ApprovalEscalator } from './approvals/approval.escalator';
 import { Masker } from '@portcullis/masking';
 import type { EnforcerConfig } from './config/enforcer.config';
 import { ConnectionRegistry } from './connections/connection.registry';
@@ -110,6 +112,16 @@ export class EnforcerApp {
           oversize: config.guardrails.maskOversize,
         }),
         recordMaxBytes: config.guardrails.recordMaxBytes,
+        approvals: {
+          escalator: new ApprovalEscalator(
+            new ApprovalClient(this.nats, config.approvals.requestTimeoutMs),
+            masker,
+            config.enforcerId,
+            this.logger.child('approvals'),
+          ),
+          maxWaitSeconds: config.approvals.maxWaitSeconds,
+          controlPlaneUrl: config.approvals.controlPlaneUrl,
+        },
         maxBodyBytes: config.maxBodyBytes,
         maxHeaderBytes: config.maxHeaderBytes,
         requestTimeoutMs: config.requestTimeoutMs,

@@ -37,6 +37,11 @@ export function testEnforcerConfig(
       maskHashKeyGenerated: false,
       recordMaxBytes: 4096,
     },
+    approvals: {
+      maxWaitSeconds: 30,
+      requestTimeoutMs: 2000,
+      controlPlaneUrl: 'http://127.0.0.1:8700',
+    },
     statusIntervalMs: 60_000,
     eventQueueMax: 1000,
     logLevel: 'error',

@@ -29,6 +29,9 @@ export const DECISION_ERROR_CODES = [
   'internal_error', // the enforcer itself failed while handling the call (error, 500)
   'masking_failed', // allowed, but the response could not be masked as the policy said (error, 502)
   'connection_unavailable', // the connection exists but its credentials are not usable here yet (error, 503)
+  'approval_pending', // the policy requires a human approval that is not granted yet (deny, 202)
+  'approval_invalid', // the approval the caller presented cannot be used for this call (deny, 403)
+  'approval_unavailable', // the control plane could not be asked for an approval (error, 503)
 ] as const;
 export type DecisionErrorCode = (typeof DECISION_ERROR_CODES)[number];
 
@@ -172,6 +175,8 @@ export interface DecisionEvent {
   call?: CallRecord;
   /** What decision-log masking erased or masked in this event before it left the enforcer. */
   log_mask?: LogMaskReport;
+  /** The approval request this call created, waited for or used (JIT approval). */
+  approval?: { id: string; status: string };
 }
 
 /**
@@ -255,6 +260,7 @@ export function parseDecisionEvent(value: unknown): DecisionEvent {
     },
     ...optionalCall(r),
     ...optionalLogMask(r),
+    ...optionalApproval(r),
   };
 }
 
@@ -301,6 +307,12 @@ function recordedBody(b: Reader | null): RecordedBody | null {
     bytes: b.integer('bytes', { min: 0 }),
     truncated: b.boolean('truncated'),
   };
+}
+
+function optionalApproval(r: Reader): { approval?: { id: string; status: string } } {
+  if (r.raw('approval') === undefined || r.raw('approval') === null) return {};
+  const a = r.object('approval');
+  return { approval: { id: a.string('id', { max: 64 }), status: a.string('status', { max: 32 }) } };
 }
 
 function optionalLogMask(r: Reader): { log_mask?: LogMaskReport } {

@@ -5,3 +5,4 @@ export * from './decision';
 export * from './jetstream';
 export * from './credentials';
 export * from './connections';
+export * from './approvals';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { parseApprovalObligation } from '@portcullis/contracts';
 import { REPO_ROOT, compileRego, type RegoModules } from '@portcullis/testing';
 import { CAPABILITIES_FILE } from './capabilities';
 import { opaEval } from './opa-cli.test-support';
@@ -63,6 +64,30 @@ void describe('rego/ library and the crm example, compiled as the dev stack uplo
       allow: false,
       reasons: ['crm: deleting a customer requires role crm-admin'],
     });
+  });
+
+  void it('deleting one customer as crm-admin is escalated with an approval the enforcer accepts', () => {
+    const approval = {
+      required: true,
+      reason: 'crm: deleting a customer needs the approval of a crm-approvers member',
+      approvers: ['group:crm-approvers'],
+      min_approvals: 1,
+      ttl_seconds: 900,
+    };
+    const decision = policy.evaluate(call('DELETE', '/customers/7', ['crm-admin']));
+    assert.deepEqual(decision, {
+      allow: false,
+      reasons: [approval.reason],
+      approval,
+      mask: {
+        fields: ['$..card_number', '$..ssn'],
+        detectors: ['credit_card', 'email', 'ssn'],
+        strategy: 'redact',
+      },
+      record: { request_body: true, response_body: true },
+    });
+    const parsed = parseApprovalObligation((decision as { approval?: unknown }).approval);
+    assert.deepEqual(parsed, { ok: true, approval });
   });
 
   const samples: [string, string, string[]][] = [

@@ -98,4 +98,58 @@ describe('control-plane configuration', () => {
     failsOn({ CONNECTION_ENCRYPTION_KEYS: key32 }, 'CONNECTION_ENCRYPTION_KEYS'));
   it('a connection key id used twice is named', () =>
     failsOn({ CONNECTION_ENCRYPTION_KEYS: `a:${key32},a:${key32}` }, 'CONNECTION_ENCRYPTION_KEYS'));
+  it('approvals: groups claim, public URL, sweep interval and no webhook by default', () => {
+    const c = loadControlPlaneConfig({ ...base, CP_HOST: '10.0.0.5', CP_PORT: '9000' });
+    assert.equal(c.auth.groupsClaim, 'groups');
+    assert.equal(c.publicUrl, 'http://10.0.0.5:9000');
+    assert.equal(c.approvals.sweepIntervalMs, 5000);
+    assert.equal(c.approvals.webhook, null);
+    const set = loadControlPlaneConfig({
+      ...base,
+      APPROVER_GROUPS_CLAIM: 'teams',
+      CP_PUBLIC_URL: 'https://cp.example.com/',
+    });
+    assert.equal(set.auth.groupsClaim, 'teams');
+    assert.equal(set.publicUrl, 'https://cp.example.com');
+  });
+
+  it('an approval webhook URL without its secret is named by the secret key', () =>
+    failsOn({ APPROVAL_WEBHOOK_URL: 'https://hooks.example.com/x' }, 'APPROVAL_WEBHOOK_SECRET'));
+  it('a short approval webhook secret is named, never echoed', () => {
+    failsOn(
+      { APPROVAL_WEBHOOK_URL: 'https://hooks.example.com/x', APPROVAL_WEBHOOK_SECRET: 'short-s3cr' },
+      'APPROVAL_WEBHOOK_SECRET',
+    );
+    assert.throws(
+      () =>
+        loadControlPlaneConfig({
+          ...base,
+          APPROVAL_WEBHOOK_URL: 'https://hooks.example.com/x',
+          APPROVAL_WEBHOOK_SECRET: 'short-s3cr',
+        }),
+      (err: unknown) => err instanceof ConfigError && !err.message.includes('short-s3cr'),
+    );
+  });
+  it('an approval webhook secret without a URL is named', () =>
+    failsOn({ APPROVAL_WEBHOOK_SECRET: 'a-secret-of-enough-length' }, 'APPROVAL_WEBHOOK_SECRET'));
+  it('an approval webhook URL that is not http(s) is named', () =>
+    failsOn(
+      { APPROVAL_WEBHOOK_URL: 'ftp://hooks', APPROVAL_WEBHOOK_SECRET: 'a-secret-of-enough-length' },
+      'APPROVAL_WEBHOOK_URL',
+    ));
+  it('a groups claim with spaces is named', () =>
+    failsOn({ APPROVER_GROUPS_CLAIM: 'my groups' }, 'APPROVER_GROUPS_CLAIM'));
+  it('a webhook with its secret gets retry defaults', () => {
+    const c = loadControlPlaneConfig({
+      ...base,
+      APPROVAL_WEBHOOK_URL: 'https://hooks.example.com/x',
+      APPROVAL_WEBHOOK_SECRET: 'a-secret-of-enough-length',
+    });
+    assert.deepEqual(c.approvals.webhook, {
+      url: 'https://hooks.example.com/x',
+      secret: 'a-secret-of-enough-length',
+      maxAttempts: 10,
+      timeoutMs: 5000,
+    });
+  });
 });

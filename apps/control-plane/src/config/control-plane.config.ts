@@ -33,7 +33,14 @@ export interface ControlPlaneConfig {
     jwksUrl: string | undefined;
     /** AUTH_ROLES_CLAIM: top-level claim carrying roles (array or space-separated string). */
     rolesClaim: string;
+    /** APPROVER_GROUPS_CLAIM: top-level claim carrying an approver's groups (array or space-separated). */
+    groupsClaim: string;
   };
+  /**
+   * CP_PUBLIC_URL: the control plane's URL as callers and webhook receivers reach it (status
+   * links point there); default `http://<CP_HOST>:<CP_PORT>`. No trailing slash.
+   */
+  publicUrl: string;
   opa: {
     /** OPA_BIN: the pinned opa binary. */
     bin: string;
@@ -49,6 +56,28 @@ export interface ControlPlaneConfig {
   logLevel: LogLevel;
   /** Encryption at rest of connection credentials (docs/connections.md). */
   connections: ConnectionsConfig;
+  /** Just-in-time approvals (docs/approvals.md). */
+  approvals: ApprovalsConfig;
+}
+
+/** Expiry sweeping and the optional webhook of just-in-time approvals. */
+export interface ApprovalsConfig {
+  /** APPROVAL_SWEEP_INTERVAL_MS: how often pending requests past their expiry are marked expired. */
+  sweepIntervalMs: number;
+  /** The webhook notified on every request and resolution; null when APPROVAL_WEBHOOK_URL is unset. */
+  webhook: ApprovalWebhookConfig | null;
+}
+
+/** Where approval notifications go and how they are signed and retried. */
+export interface ApprovalWebhookConfig {
+  /** APPROVAL_WEBHOOK_URL (http or https). */
+  url: string;
+  /** APPROVAL_WEBHOOK_SECRET: HMAC-SHA256 key of the `Portcullis-Signature` header (>= 16 chars). */
+  secret: string;
+  /** APPROVAL_WEBHOOK_MAX_ATTEMPTS: deliveries tried before a notification is given up. */
+  maxAttempts: number;
+  /** APPROVAL_WEBHOOK_TIMEOUT_MS: limit of one delivery attempt. */
+  timeoutMs: number;
 }
 
 /** One AES-256 key for connection credentials at rest, named by the id stored with each ciphertext. */
@@ -86,9 +115,18 @@ export function loadControlPlaneConfig(
   if (audience.length === 0)
     throw new ConfigError('AUTH_AUDIENCE', 'must name at least one audience');
   const jwksUrl = r.optionalString('AUTH_JWKS_URL');
+  const groupsClaim = r.string('APPROVER_GROUPS_CLAIM', 'groups');
+  if (!/^[A-Za-z0-9_:.\-/]{1,128}$/.test(groupsClaim)) {
+    throw new ConfigError(
+      'APPROVER_GROUPS_CLAIM',
+      'must be a claim name (letters, digits, _ : . - /)',
+    );
+  }
+  const host = r.string('CP_HOST', '127.0.0.1');
+  const port = r.port('CP_PORT', 8700);
   return {
-    host: r.string('CP_HOST', '127.0.0.1'),
-    port: r.port('CP_PORT', 8700),
+    host,
+    port,
     databaseUrl,
     natsUrl: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
     jetstreamReplicas: r.int('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
@@ -97,7 +135,11 @@ export function loadControlPlaneConfig(
       audience,
       jwksUrl: jwksUrl === undefined ? undefined : r.url('AUTH_JWKS_URL'),
       rolesClaim,
+      groupsClaim,
     },
+    publicUrl: r
+      .url('CP_PUBLIC_URL', `http://${host.includes(':') ? `[${host}]` : host}:${port}`)
+      .replace(/\/+$/, ''),
     opa: {
       bin: r.string('OPA_BIN', resolve(REPO_ROOT, '.tools', 'bin', 'opa')),
       timeoutMs: r.int('OPA_TIMEOUT_MS', 60_000, { min: 1000, max: 600_000 }),
@@ -108,6 +150,31 @@ export function loadControlPlaneConfig(
       keys: parseConnectionKeys(r.optionalString('CONNECTION_ENCRYPTION_KEYS')),
       keyFile: resolve(r.string('CONNECTION_KEY_FILE', defaultKeyFile(databaseUrl))),
     },
+    approvals: {
+      sweepIntervalMs: r.int('APPROVAL_SWEEP_INTERVAL_MS', 5000, { min: 100, max: 600_000 }),
+      webhook: approvalWebhook(r),
+    },
+  };
+}
+
+/** The webhook is optional; once a URL is set, its secret is required (an unsigned hook is a forgery channel). */
+function approvalWebhook(r: EnvReader): ApprovalWebhookConfig | null {
+  const secret = r.optionalString('APPROVAL_WEBHOOK_SECRET');
+  if (r.optionalString('APPROVAL_WEBHOOK_URL') === undefined) {
+    if (secret !== undefined)
+      throw new ConfigError('APPROVAL_WEBHOOK_SECRET', 'is set but APPROVAL_WEBHOOK_URL is not');
+    return null;
+  }
+  const url = r.url('APPROVAL_WEBHOOK_URL');
+  if (secret === undefined)
+    throw new ConfigError('APPROVAL_WEBHOOK_SECRET', 'is required when APPROVAL_WEBHOOK_URL is set');
+  if (secret.length < 16)
+    throw new ConfigError('APPROVAL_WEBHOOK_SECRET', 'must be at least 16 characters');
+  return {
+    url,
+    secret,
+    maxAttempts: r.int('APPROVAL_WEBHOOK_MAX_ATTEMPTS', 10, { min: 1, max: 50 }),
+    timeoutMs: r.int('APPROVAL_WEBHOOK_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
   };
 }
 

@@ -30,6 +30,16 @@ export type FailMode = 'closed' | 'open';
 /** What happens to a response larger than the masking limit when the policy asks to mask it. */
 export type MaskOversize = 'fail' | 'truncate';
 
+/** Just-in-time approval: how the enforcer escalates to the control plane. */
+export interface ApprovalConfig {
+  /** Longest a caller may be held (`Prefer: wait=N` is capped to this); 0 never holds. */
+  maxWaitSeconds: number;
+  /** How long one NATS request to the control plane may take before the call fails closed. */
+  requestTimeoutMs: number;
+  /** Public base URL of the control plane, for the `status_url` in a 202 answer. */
+  controlPlaneUrl: string;
+}
+
 /** Response masking and call recording limits (the `mask` and `record` obligations). */
 export interface GuardrailConfig {
   /** Largest (decoded) response body the enforcer masks; larger ones fail closed or are truncated. */
@@ -69,6 +79,7 @@ export interface EnforcerConfig {
   upstreamTimeoutMs: number;
   failMode: FailMode;
   guardrails: GuardrailConfig;
+  approvals: ApprovalConfig;
   /** How often the enforcer re-reports its status to the enforcer KV bucket. */
   statusIntervalMs: number;
   /** Decision events held in memory while NATS is unreachable; beyond that they are dropped (counted). */
@@ -124,6 +135,13 @@ export function loadEnforcerConfig(
     upstreamTimeoutMs: r.int('ENFORCER_UPSTREAM_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
     failMode: r.oneOf('ENFORCER_FAIL_MODE', FAIL_MODES, 'closed'),
     guardrails: loadGuardrails(r),
+    approvals: {
+      maxWaitSeconds: r.int('ENFORCER_APPROVAL_MAX_WAIT_SECONDS', 60, { min: 0, max: 3600 }),
+      requestTimeoutMs: r.int('ENFORCER_APPROVAL_TIMEOUT_MS', 3000, { min: 100, max: 60_000 }),
+      controlPlaneUrl: r
+        .url('ENFORCER_CONTROL_PLANE_URL', 'http://127.0.0.1:8700', ['http:', 'https:'])
+        .replace(/\/+$/, ''),
+    },
     statusIntervalMs: r.int('ENFORCER_STATUS_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
     eventQueueMax: r.int('ENFORCER_EVENT_QUEUE_MAX', 10_000, { min: 1, max: 1_000_000 }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -146,6 +146,8 @@ function connectionNamed(connectionValues: string[]): Set<string> {
 function dropped(name: string, named: Set<string>, credentialHeader: string | null): boolean {
   return (
     name === credentialHeader ||
+    // Addressed to the enforcer (JIT approval), never to the upstream or the policy.
+    name === 'portcullis-approval' ||
     HOP_BY_HOP.has(name) ||
     named.has(name) ||
     name.startsWith('proxy-') ||

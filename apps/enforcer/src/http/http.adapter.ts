@@ -11,9 +11,15 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { redactQueryString, type DecisionErrorCode, type JsonObject } from '@portcullis/contracts';
+import {
+  approvalFingerprint,
+  redactQueryString,
+  type DecisionErrorCode,
+  type JsonObject,
+} from '@portcullis/contracts';
 import { AuthenticationError, TokenVerifier, type VerifiedIdentity } from '@portcullis/identity';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
+import type { ApprovalEscalator, Escalation } from '../approvals/approval.escalator';
 import type { ConnectionSource, ResolvedConnection } from '../connections/connection.types';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import type { DecisionPipeline } from '../pipeline/decision.pipeline';
@@ -51,6 +57,14 @@ export interface HttpAdapterOptions {
   responseMasker: ResponseMasker;
   /** How much of a piped (unmasked) response body is kept for a `record` obligation. */
   recordMaxBytes: number;
+  /** Escalation of calls whose decision requires a human approval. */
+  approvals: {
+    escalator: ApprovalEscalator;
+    /** Cap on `Prefer: wait=N`. */
+    maxWaitSeconds: number;
+    /** Control-plane base URL for the `status_url` of a pending approval. */
+    controlPlaneUrl: string;
+  };
   maxBodyBytes: number;
   maxHeaderBytes: number;
   requestTimeoutMs: number;
@@ -70,7 +84,8 @@ interface Upstream {
 }
 
 /** Statuses the adapter may send itself; anything else comes from the upstream. */
-type RejectStatus = 400 | 401 | 403 | 404 | 405 | 408 | 413 | 417 | 431 | 500 | 502 | 503 | 504;
+type RejectStatus =
+  202 | 400 | 401 | 403 | 404 | 405 | 408 | 413 | 417 | 431 | 500 | 502 | 503 | 504;
 
 /**
  * A call node has handed to `handle` and whose decision event is not yet recorded. A parse error
@@ -328,6 +343,9 @@ export class HttpAdapter implements Component {
         `connection "${connection.name}" has no credentials usable by this enforcer yet`,
       );
     }
+    if (decision.obligations.approval && decision.code === null && upstream && identity.ok) {
+      return this.escalate(req, res, decision, upstream, kept, target, body, facts);
+    }
     if (!decision.forward || !upstream) {
       // A body left unread would be drained by node for as long as the caller keeps sending it
       // (and a timeout then would answer twice): close instead of keeping the connection alive.
@@ -383,6 +401,125 @@ export class HttpAdapter implements Component {
       req.once('error', () => finish('aborted'));
       req.once('close', () => finish(req.complete ? Buffer.concat(chunks, size) : 'aborted'));
     });
+  }
+
+  /**
+   * A call the policy escalated. With `Portcullis-Approval: <id>` it runs only if that approval is
+   * granted for exactly this call and can be consumed now; otherwise an approval request is
+   * created, the caller is held for up to `Prefer: wait=N` seconds (capped), and answered 202
+   * with where to look if nobody decided in time. Nothing is forwarded on any doubt.
+   */
+  private async escalate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    decision: Decision,
+    upstream: Upstream,
+    kept: Map<string, string[]>,
+    target: { path: string; rawQuery: string | null },
+    body: Buffer | null,
+    facts: CallFacts,
+  ): Promise<void> {
+    const approval = decision.obligations.approval;
+    const identity = decision.input?.identity;
+    if (!approval || !identity) {
+      throw new Error('escalate needs an approval obligation and an identity');
+    }
+    const presented = headerValues(req.rawHeaders, 'portcullis-approval');
+    if (presented.length > 1) {
+      const refused = this.pipeline.fail(
+        decision,
+        'approval_invalid',
+        'send at most one Portcullis-Approval header',
+      );
+      return this.refuse(res, refused, statusFor(refused.code), false, undefined, facts);
+    }
+    const presentedId = presented.length === 1 ? presented[0].trim() : null;
+    const waitSeconds = presentedId === null ? preferredWait(req.rawHeaders) : 0;
+    const result = await this.opts.approvals.escalator.escalate({
+      decision,
+      approval,
+      connection: upstream.connection.name,
+      fingerprint: approvalFingerprint({
+        subject: identity.subject,
+        connection: upstream.connection.name,
+        method: req.method ?? '',
+        path: target.path,
+        query: target.rawQuery,
+        body: body ?? new Uint8Array(0),
+      }),
+      request: {
+        method: req.method ?? '',
+        path: target.path,
+        query: decision.meta.summary.query ?? null,
+        body: decision.input?.request.body ?? null,
+      },
+      presentedId,
+      waitMs: Math.min(waitSeconds, this.opts.approvals.maxWaitSeconds) * 1000,
+    });
+    facts.approval = approvalLink(result);
+    if (res.destroyed) {
+      this.pipeline.complete(decision, { status: 499, call: facts });
+      return;
+    }
+    switch (result.kind) {
+      case 'approved':
+        return this.forward(
+          req,
+          res,
+          this.pipeline.approved(decision),
+          upstream,
+          kept,
+          target.path,
+          target.rawQuery,
+          body,
+          facts,
+        );
+      case 'pending': {
+        const pending = this.pipeline.fail(decision, 'approval_pending', 'approval required');
+        return this.pending(res, pending, result.approval, facts);
+      }
+      case 'refused': {
+        const refused = this.pipeline.fail(
+          decision,
+          'approval_invalid',
+          `approval cannot be used: ${result.code} (${result.message})`,
+        );
+        return this.refuse(res, refused, statusFor(refused.code), false, undefined, facts);
+      }
+      case 'unavailable': {
+        const failed = this.pipeline.fail(
+          decision,
+          'approval_unavailable',
+          'the approval service cannot be reached; the call was not forwarded',
+        );
+        return this.refuse(res, failed, statusFor(failed.code), false, undefined, facts);
+      }
+    }
+  }
+
+  /** 202: the call waits for a human; the body says where to look and how to retry. */
+  private pending(
+    res: ServerResponse,
+    decision: Decision,
+    approval: { approval_id: string; status: string; expires_at: string },
+    facts: CallFacts,
+  ): void {
+    const statusUrl = `${this.opts.approvals.controlPlaneUrl}/v1/approvals/${approval.approval_id}/status`;
+    res.setHeader('retry-after', '5');
+    res.setHeader('location', statusUrl);
+    sendJson(res, 202, decision.meta.decisionId, {
+      approval_id: approval.approval_id,
+      status: approval.status,
+      expires_at: approval.expires_at,
+      status_url: statusUrl,
+      reasons: decision.reasons,
+      retry_with: { header: 'Portcullis-Approval', value: approval.approval_id },
+    });
+    this.metrics.proxySeconds.observe(
+      { outcome: decision.outcome },
+      Number(process.hrtime.bigint() - decision.meta.startNs) / 1e9,
+    );
+    this.pipeline.complete(decision, { status: 202, call: facts });
   }
 
   private forward(
@@ -696,6 +833,7 @@ class UpstreamTimeout extends Error {
 }
 
 const STATUS_TEXT: Record<RejectStatus, string> = {
+  202: 'Accepted',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -723,7 +861,12 @@ function statusFor(code: DecisionErrorCode | null): RejectStatus {
       return 404;
     case 'no_policy':
     case 'connection_unavailable':
+    case 'approval_unavailable':
       return 503;
+    case 'approval_pending':
+      return 202;
+    case 'approval_invalid':
+      return 403;
     case 'evaluation_failed':
     case 'malformed_decision':
     case 'internal_error':
@@ -748,6 +891,38 @@ function sendJson(
     'cache-control': 'no-store',
   });
   res.end(body);
+}
+
+/** The approval a call's record links, whatever became of the escalation. */
+function approvalLink(result: Escalation): CallFacts['approval'] {
+  switch (result.kind) {
+    case 'approved':
+      return { id: result.approval.approval_id, status: 'consumed' };
+    case 'pending':
+      return { id: result.approval.approval_id, status: result.approval.status };
+    case 'refused':
+    case 'unavailable':
+      return result.approvalId === null
+        ? undefined
+        : {
+            id: result.approvalId,
+            status: result.kind === 'refused' ? result.code : 'unavailable',
+          };
+  }
+}
+
+/**
+ * Seconds the caller is willing to wait, from RFC 7240 `Prefer: wait=N` (possibly among other
+ * preferences, in several headers); 0 when absent or malformed.
+ */
+function preferredWait(raw: string[]): number {
+  for (const value of headerValues(raw, 'prefer')) {
+    for (const pref of value.split(/[,;]/)) {
+      const m = /^\s*wait\s*=\s*"?(\d{1,6})"?\s*$/i.exec(pref);
+      if (m) return Number(m[1]);
+    }
+  }
+  return 0;
 }
 
 /** The caller's request body as the call record may keep it. */

@@ -333,13 +333,40 @@ describe('decision pipeline', () => {
       assert.match(d.detail, /record\.request_body/);
     });
 
-    it('an approval obligation still fails closed: this enforcer cannot escalate', () => {
+    it('an approval obligation holds the call, even when the policy also says allow', () => {
+      const { pipeline } = setup({
+        policy: {
+          evaluate: () => ({
+            allow: true,
+            reasons: ['deleting needs a DBA'],
+            approval: { required: true, reason: 'risky', approvers: ['group:dba'] },
+          }),
+        },
+      });
+      const d = pipeline.decide(call());
+      assert.equal(d.forward, false);
+      assert.equal(d.outcome, 'deny');
+      assert.equal(d.code, null);
+      assert.deepEqual(d.obligations.approval, {
+        required: true,
+        reason: 'risky',
+        approvers: ['group:dba'],
+        min_approvals: 1,
+        ttl_seconds: 900,
+      });
+      const approved = pipeline.approved(d);
+      assert.equal(approved.forward, true);
+      assert.equal(approved.outcome, 'allow');
+    });
+
+    it('a malformed approval obligation is a malformed decision', () => {
       const { pipeline } = setup({
         policy: { evaluate: () => ({ allow: false, approval: { required: true } }) },
       });
       const d = pipeline.decide(call());
       assert.equal(d.forward, false);
       assert.equal(d.code, 'malformed_decision');
+      assert.match(d.detail, /approvers/);
     });
 
     it('recorded request bodies are masked with the decision mask before they enter the event', () => {

@@ -2,6 +2,7 @@ import {
   DECISION_EVENT_SCHEMA,
   DECISION_PATH,
   checkDecisionDocument,
+  parseApprovalObligation,
   parseRecordObligation,
   type DecisionErrorCode,
   type DecisionEvent,
@@ -9,7 +10,7 @@ import {
   type JsonObject,
   type PolicyInput,
 } from '@portcullis/contracts';
-import { parseMaskObligation, type Masker } from '@portcullis/masking';
+import { parseMaskObligation, type Masker, type MaskSpec } from '@portcullis/masking';
 import { errorMessage, type Logger } from '@portcullis/platform';
 import { CallRecorder } from './call.recorder';
 import { DecisionLogMasker } from './decision-log.masker';
@@ -43,13 +44,24 @@ export interface DecisionPipelineOptions {
   recordMaxBytes: number;
 }
 
-/** Obligations this enforcer honours; `approval` still fails closed (see checkDecisionDocument). */
-const SUPPORTED_OBLIGATIONS: ReadonlySet<DecisionObligation> = new Set(['mask', 'record']);
+/** Obligations this enforcer honours (see checkDecisionDocument). */
+const SUPPORTED_OBLIGATIONS: ReadonlySet<DecisionObligation> = new Set([
+  'mask',
+  'record',
+  'approval',
+]);
 
 const NO_OBLIGATIONS: Obligations = {
   mask: null,
   record: { request_body: false, response_body: false },
+  approval: null,
 };
+
+/** Codes an adapter may turn a decision into after the policy decided (see `fail`). */
+type AdapterCode = Extract<
+  DecisionErrorCode,
+  'connection_unavailable' | 'approval_pending' | 'approval_invalid' | 'approval_unavailable'
+>;
 
 /** Error codes that mean "the policy could not decide"; only these may fail open. */
 const UNDECIDED: ReadonlySet<DecisionErrorCode> = new Set([
@@ -91,17 +103,28 @@ export class DecisionPipeline {
    * Turns an allowed decision into an error the adapter found before forwarding (the connection's
    * credentials are not usable here, say): never forwarded, whatever the fail mode.
    */
-  fail(
-    decision: Decision,
-    code: Extract<DecisionErrorCode, 'connection_unavailable'>,
-    message: string,
-  ): Decision {
-    this.opts.logger.warn('call not forwarded', {
-      decision_id: decision.meta.decisionId,
-      code,
-      detail: truncate(message, 512),
-    });
-    return { ...decision, outcome: 'error', code, forward: false, message, detail: message };
+  fail(decision: Decision, code: AdapterCode, message: string): Decision {
+    const outcome = code === 'approval_pending' || code === 'approval_invalid' ? 'deny' : 'error';
+    if (outcome === 'error') {
+      this.opts.logger.warn('call not forwarded', {
+        decision_id: decision.meta.decisionId,
+        code,
+        detail: truncate(message, 512),
+      });
+    }
+    return { ...decision, outcome, code, forward: false, message, detail: message };
+  }
+
+  /** A call the policy escalated, now allowed because an approval was consumed for it. */
+  approved(decision: Decision): Decision {
+    return {
+      ...decision,
+      outcome: 'allow',
+      code: null,
+      forward: true,
+      message: 'allowed by approval',
+      detail: 'allowed by approval',
+    };
   }
 
   decide(req: PipelineRequest): Decision {
@@ -189,14 +212,19 @@ export class DecisionPipeline {
       );
     }
     const document = check.document as JsonObject;
-    const allow = check.document.allow;
+    // An approval requirement holds the call whatever `allow` says: only a human can release it.
+    const allow = check.document.allow && obligations.obligations.approval === null;
     return {
       meta,
       outcome: allow ? 'allow' : 'deny',
       code: null,
       forward: allow,
       failOpen: false,
-      message: allow ? 'allowed' : 'denied by policy',
+      message: allow
+        ? 'allowed'
+        : obligations.obligations.approval
+          ? 'approval required'
+          : 'denied by policy',
       detail: allow ? 'allowed' : 'denied by policy',
       reasons: check.document.reasons,
       document,
@@ -248,6 +276,7 @@ export class DecisionPipeline {
         query: decision.meta.summary.query ?? null,
       },
       metrics: { timer_eval_ns: decision.evalNs, timer_total_ns: totalNs },
+      ...(facts?.approval ? { approval: facts.approval } : {}),
       ...(facts
         ? {
             call: this.recorder.record(
@@ -335,12 +364,18 @@ function parseObligations(
 ): { ok: true; obligations: Obligations } | { ok: false; message: string } {
   const record = parseRecordObligation(document.record);
   if (!record.ok) return record;
-  if (document.mask === undefined || document.mask === null || document.mask === false) {
-    return { ok: true, obligations: { mask: null, record: record.record } };
+  const approval = parseApprovalObligation(document.approval);
+  if (!approval.ok) return approval;
+  let mask: MaskSpec | null = null;
+  if (document.mask !== undefined && document.mask !== null && document.mask !== false) {
+    const parsed = parseMaskObligation(document.mask);
+    if (!parsed.ok) return parsed;
+    mask = parsed.spec;
   }
-  const mask = parseMaskObligation(document.mask);
-  if (!mask.ok) return mask;
-  return { ok: true, obligations: { mask: mask.spec, record: record.record } };
+  return {
+    ok: true,
+    obligations: { mask, record: record.record, approval: approval.approval },
+  };
 }
 
 function bundleOf(active: ActivePolicy | null, name: string): Decision['bundle'] {

@@ -6,6 +6,7 @@ import type {
   PolicyInput,
   Protocol,
   RecordObligation,
+  ApprovalObligation,
 } from '@portcullis/contracts';
 import type { AuthenticationErrorCode, VerifiedIdentity } from '@portcullis/identity';
 import type { MaskReport, MaskSpec } from '@portcullis/masking';
@@ -113,6 +114,8 @@ export interface Decision {
 export interface Obligations {
   mask: MaskSpec | null;
   record: RecordObligation;
+  /** A human must approve first: the call is escalated instead of forwarded or denied. */
+  approval: ApprovalObligation | null;
 }
 
 /** A body as the adapter captured it for the audit record; the pipeline masks and caps it. */
@@ -137,6 +140,8 @@ export interface CallFacts {
   responseBody: CapturedBody | null;
   /** Credential headers the adapter removed before the policy saw the request (lower-case names). */
   erasedHeaders: string[];
+  /** The approval request this call created, waited for or consumed (the record links it). */
+  approval?: { id: string; status: string };
 }
 
 /** How the call finally ended at the protocol level, reported back by the adapter for the record. */
