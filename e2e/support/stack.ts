@@ -39,6 +39,10 @@ export interface StackOptions {
    * and the upstream do not share an event loop) instead of inside the test process (default).
    */
   upstreamProcess?: boolean;
+  /** Extra environment for the control plane (webhooks, approval settings …). */
+  controlPlaneEnv?: Record<string, string>;
+  /** Extra environment for every enforcer. */
+  enforcerEnv?: Record<string, string>;
 }
 
 /** The sample upstream behind connection `crm`; `GET {url}/__stats` counts what reached it. */
@@ -145,6 +149,7 @@ export class Stack {
       NATS_URL: this.nats.url,
       AUTH_ISSUER: this.issuerUrl,
       OPA_BIN: toolPath('opa'),
+      ...(this.opts.controlPlaneEnv ?? {}),
     });
     await this.startControlPlane();
 
@@ -215,6 +220,8 @@ export class Stack {
       ENFORCER_CONNECTIONS_FILE: this.connectionsFile,
       NATS_URL: this.nats.url,
       AUTH_ISSUER: this.issuerUrl,
+      ENFORCER_CONTROL_PLANE_URL: this.controlPlaneUrl,
+      ...(this.opts.enforcerEnv ?? {}),
     });
     await app.start(30_000);
     const handle = {

@@ -64,7 +64,10 @@ export async function benchPropagation({ dist, sizes, log }) {
     const all = [];
     const each = [];
     let active = v1;
-    for (let i = 0; i < sizes.flips; i++) {
+    // An activation that does not reach every enforcer ends the section: it is reported with
+    // what was measured before it, and counts as a missed target.
+    let failure = null;
+    for (let i = 0; i < sizes.flips && failure === null; i++) {
       const target = active === v1 ? v2 : v1;
       const expect = target === v1 ? 200 : 403;
       const res = await stack.activate(target);
@@ -72,9 +75,24 @@ export async function benchPropagation({ dist, sizes, log }) {
       const t0 = performance.now();
       const times = await Promise.all(
         enforcers.map((e, j) =>
-          until(agents[j], `${e.proxyUrl}/crm/customers/1`, auth, expect, t0, 15_000),
+          until(agents[j], `${e.proxyUrl}/crm/customers/1`, auth, expect, t0, 15_000).catch(
+            async (err) => {
+              // Say which enforcer missed which activation, with what it reports and logged.
+              const status = await stack.enforcerStatus(e.id).catch(() => null);
+              return new Error(
+                `activation ${i + 1} of ${sizes.flips} (version ${target}): enforcer ${e.id}: ${err.message}; ` +
+                  `its status: ${JSON.stringify(status)}; its last output:\n` +
+                  e.app.output().slice(-4).join('\n'),
+              );
+            },
+          ),
         ),
       );
+      if (times.some((t) => t instanceof Error)) {
+        failure = times.find((t) => t instanceof Error).message;
+        log(`propagation: ${failure}`);
+        break;
+      }
       all.push(Math.max(...times));
       each.push(...times);
       active = target;
@@ -85,7 +103,9 @@ export async function benchPropagation({ dist, sizes, log }) {
     const per = summarize(each);
     return {
       enforcers: enforcers.length,
-      activations: sizes.flips,
+      activations: all.length,
+      activations_planned: sizes.flips,
+      failure,
       p50_ms: round(s.p50, 1),
       p99_ms: round(s.p99, 1),
       max_ms: round(s.max, 1),

@@ -22,7 +22,9 @@ export function targets(r) {
     // saturate is not under-counted.
     throughput_half_of_nginx: p ? p.ratio_capacity_enforcer_nginx >= 0.5 : null,
     decision_20x_cheaper: d ? d.sidecar_us_p50 >= 20 * d.enforcer_us_p50 : null,
-    propagation_p99_under_1s: r.propagation ? r.propagation.p99_ms < 1000 : null,
+    propagation_p99_under_1s: r.propagation
+      ? r.propagation.failure === null && r.propagation.p99_ms < 1000
+      : null,
   };
 }
 
@@ -114,6 +116,16 @@ function markdown(r) {
       '| ---: | ---: | ---: | ---: | ---: | ---: |',
       `| ${g.activations} | ${num(g.p50_ms, 1)} | ${num(g.p99_ms, 1)} | ${num(g.max_ms, 1)} | ${num(g.per_enforcer_p50_ms, 1)} | ${num(g.per_enforcer_p99_ms, 1)} |`,
       '',
+      ...(g.failure
+        ? [
+            `**Activation ${g.activations + 1} of ${g.activations_planned} did not reach every enforcer:**`,
+            '',
+            '```',
+            g.failure.split('\n').slice(0, 4).join('\n'),
+            '```',
+            '',
+          ]
+        : []),
       `Target: p99 under one second — ${pass(t.propagation_p99_under_1s)}.`,
       '',
     );

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from '@portcullis/platform';
 import { AppModule } from './app.module';
+import { approvalMicroserviceOptions } from './approvals/approval-nats.transport';
 import type { ControlPlaneConfig } from './config/control-plane.config';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter';
 
@@ -47,6 +48,9 @@ export async function createControlPlaneApp(config: ControlPlaneConfig): Promise
         .build(),
     );
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+    // Enforcers' approval requests (NATS request-reply, queue group); app.close() closes it too.
+    app.connectMicroservice(approvalMicroserviceOptions(config));
+    await app.startAllMicroservices();
     await app.listen(config.port, config.host);
   } catch (err) {
     await app.close();

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ApprovalsModule } from './approvals/approvals.module';
 import { AuthModule } from './auth/auth.module';
 import { BundlesModule } from './bundles/bundles.module';
 import { ConnectionsModule } from './connections/connections.module';
@@ -32,6 +33,7 @@ export class AppModule {
         EnforcersModule,
         DecisionsModule,
         ConnectionsModule,
+        ApprovalsModule,
       ],
     };
   }

@@ -22,9 +22,13 @@ export interface ConsumeAttempt {
  * through {@link effectiveStatus}, so no path can use an approval the clock has ended.
  */
 export class ApprovalStateRules {
-  static effectiveStatus(row: Pick<ApprovalFacts, 'status' | 'expiresAtMs'>, nowMs: number): ApprovalStatus {
+  static effectiveStatus(
+    row: Pick<ApprovalFacts, 'status' | 'expiresAtMs'>,
+    nowMs: number,
+  ): ApprovalStatus {
     const status = row.status as ApprovalStatus;
-    if ((status === 'pending' || status === 'approved') && row.expiresAtMs <= nowMs) return 'expired';
+    if ((status === 'pending' || status === 'approved') && row.expiresAtMs <= nowMs)
+      return 'expired';
     return status;
   }
 

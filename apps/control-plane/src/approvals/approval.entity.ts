@@ -12,7 +12,12 @@ import { bigintAsNumber } from '../bundles/bigint.transformer';
 @Index('IDX_approvals_status_expiry', ['status', 'expiresAtMs'])
 @Unique('UQ_approvals_decision_id', ['decisionId'])
 export class ApprovalEntity {
-  @PrimaryColumn({ name: 'id', type: 'varchar', length: 36, primaryKeyConstraintName: 'PK_approvals' })
+  @PrimaryColumn({
+    name: 'id',
+    type: 'varchar',
+    length: 36,
+    primaryKeyConstraintName: 'PK_approvals',
+  })
   id!: string;
 
   /** The escalated call's decision id; unique, so a repeated create finds the same request. */

@@ -117,7 +117,10 @@ describe('control-plane configuration', () => {
     failsOn({ APPROVAL_WEBHOOK_URL: 'https://hooks.example.com/x' }, 'APPROVAL_WEBHOOK_SECRET'));
   it('a short approval webhook secret is named, never echoed', () => {
     failsOn(
-      { APPROVAL_WEBHOOK_URL: 'https://hooks.example.com/x', APPROVAL_WEBHOOK_SECRET: 'short-s3cr' },
+      {
+        APPROVAL_WEBHOOK_URL: 'https://hooks.example.com/x',
+        APPROVAL_WEBHOOK_SECRET: 'short-s3cr',
+      },
       'APPROVAL_WEBHOOK_SECRET',
     );
     assert.throws(

@@ -167,7 +167,10 @@ function approvalWebhook(r: EnvReader): ApprovalWebhookConfig | null {
   }
   const url = r.url('APPROVAL_WEBHOOK_URL');
   if (secret === undefined)
-    throw new ConfigError('APPROVAL_WEBHOOK_SECRET', 'is required when APPROVAL_WEBHOOK_URL is set');
+    throw new ConfigError(
+      'APPROVAL_WEBHOOK_SECRET',
+      'is required when APPROVAL_WEBHOOK_URL is set',
+    );
   if (secret.length < 16)
     throw new ConfigError('APPROVAL_WEBHOOK_SECRET', 'must be at least 16 characters');
   return {

@@ -8,6 +8,7 @@ import {
   type Protocol,
 } from '@portcullis/contracts';
 import {
+  DecisionApprovalDto,
   DecisionBundleDto,
   DecisionRequestDto,
   LogMaskDto,
@@ -102,6 +103,13 @@ export class CallDto {
       'What decision-log masking removed or masked (pointers into the decision record); null when nothing was',
   })
   log_mask!: LogMaskDto | null;
+
+  @ApiProperty({
+    type: DecisionApprovalDto,
+    nullable: true,
+    description: 'The approval request this call created or used; null when none',
+  })
+  approval!: DecisionApprovalDto | null;
 
   @ApiProperty({ type: RecordedBodyDto, nullable: true })
   request_body!: RecordedBodyDto | null;

@@ -147,6 +147,18 @@ export class LogMaskDto {
   masked!: string[];
 }
 
+/** The approval request a call created, waited for or used (just-in-time approval). */
+export class DecisionApprovalDto {
+  @ApiProperty({ format: 'uuid', description: 'GET /v1/approvals/{id}' })
+  id!: string;
+
+  @ApiProperty({
+    example: 'pending',
+    description: 'The approval status as the enforcer saw it at the call (pending, consumed, …)',
+  })
+  status!: string;
+}
+
 /** Timings the enforcer measured for one call, in OPA's decision-log field names. */
 export class DecisionMetricsDto {
   @ApiProperty({
@@ -261,6 +273,13 @@ export class DecisionDto {
     description: 'What decision-log masking removed or masked; null when nothing was',
   })
   log_mask!: LogMaskDto | null;
+
+  @ApiProperty({
+    type: DecisionApprovalDto,
+    nullable: true,
+    description: 'The approval request this call created or used; null when none',
+  })
+  approval!: DecisionApprovalDto | null;
 }
 
 /** A page of decisions, newest first. Pass `next_cursor` as `cursor` for the next page; null on the last. */

@@ -5,6 +5,7 @@ import type { DecisionEntity } from './decision.entity';
 import {
   DecisionDto,
   type CallRecordDto,
+  type DecisionApprovalDto,
   type DecisionRequestDto,
   type LogMaskDto,
   type MaskedSummaryDto,
@@ -42,6 +43,7 @@ export class DecisionMapper {
     const call = callRecord(row, e);
     dto.call = call === null ? null : callRecordDto(call);
     dto.log_mask = logMask(e.log_mask);
+    dto.approval = approvalLink(e);
     return dto;
   }
 
@@ -70,8 +72,13 @@ export class DecisionMapper {
     dto.request_body = call?.request_body ? recordedBody(call.request_body) : null;
     dto.response_body = call?.response_body ? recordedBody(call.response_body) : null;
     dto.recorded = call !== null;
+    dto.approval = approvalLink(e);
     return dto;
   }
+}
+
+function approvalLink(e: DecisionEvent): DecisionApprovalDto | null {
+  return e.approval ? { id: e.approval.id, status: e.approval.status } : null;
 }
 
 function requestLine(e: DecisionEvent): DecisionRequestDto {

@@ -170,7 +170,8 @@ function loadGuardrails(r: EnvReader): GuardrailConfig {
     maskOversize: r.oneOf('ENFORCER_MASK_OVERSIZE', MASK_OVERSIZE, 'fail'),
     maskHashKey,
     maskHashKeyGenerated: rawKey === undefined,
-    recordMaxBytes: r.int('ENFORCER_RECORD_MAX_BYTES', 65_536, { min: 0, max: 4 * 1_048_576 }),
+    // Both bodies must fit one NATS message (1 MiB by default) together with the event.
+    recordMaxBytes: r.int('ENFORCER_RECORD_MAX_BYTES', 65_536, { min: 0, max: 262_144 }),
   };
 }
 

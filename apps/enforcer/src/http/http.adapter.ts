@@ -612,7 +612,10 @@ export class HttpAdapter implements Component {
               complete: !out.truncated,
               masked: true,
             };
-            res.writeHead(status, responseHeaders(out.headers, decisionId));
+            const headers = responseHeaders(out.headers, decisionId);
+            // Set after responseHeaders, which strips the upstream's x-portcullis-* headers.
+            if (out.truncated) headers['x-portcullis-truncated'] = 'true';
+            res.writeHead(status, headers);
             res.on('finish', () => record(status));
             res.end(out.body);
           },

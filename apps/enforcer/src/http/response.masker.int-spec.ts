@@ -188,7 +188,6 @@ describe('response masking on real upstream responses', () => {
     );
     assert.ok(out.ok, out.ok ? '' : out.message);
     assert.equal(out.truncated, true);
-    assert.equal(out.headers['x-portcullis-truncated'], 'true');
     // Replacements may be longer than what they replace; what matters is that the cut happened.
     assert.ok(out.body.length < 2 * 64 * 1024, `${out.body.length} bytes`);
     assert.ok(!out.body.toString().includes(CARD));

@@ -120,7 +120,6 @@ export class ResponseMasker {
     const kind = bodyKind(res.headers['content-type']);
     const masked = this.maskBody(decoded, kind, spec, truncated);
     if (!masked.ok) return { ...masked, upstreamBytes: read.bytes };
-    if (truncated) headers['x-portcullis-truncated'] = 'true';
     headers['content-length'] = String(masked.body.length);
     return {
       ok: true,

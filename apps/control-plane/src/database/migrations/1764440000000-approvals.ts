@@ -68,7 +68,10 @@ export class Approvals1764440000000 implements MigrationInterface {
     );
     await queryRunner.createIndex(
       'approvals',
-      new TableIndex({ name: 'IDX_approvals_status_expiry', columnNames: ['status', 'expires_at_ms'] }),
+      new TableIndex({
+        name: 'IDX_approvals_status_expiry',
+        columnNames: ['status', 'expires_at_ms'],
+      }),
     );
 
     await queryRunner.createTable(
@@ -104,7 +107,10 @@ export class Approvals1764440000000 implements MigrationInterface {
     );
     await queryRunner.createIndex(
       'approval_events',
-      new TableIndex({ name: 'IDX_approval_events_approval', columnNames: ['approval_id', 'at_ms'] }),
+      new TableIndex({
+        name: 'IDX_approval_events_approval',
+        columnNames: ['approval_id', 'at_ms'],
+      }),
     );
 
     await queryRunner.createTable(

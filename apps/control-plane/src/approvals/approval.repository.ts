@@ -1,0 +1,274 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { ApprovalStatus } from '@portcullis/contracts';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ApprovalEventEntity, APPROVAL_EVENT_TYPES } from './approval-event.entity';
+import { ApprovalWebhookDeliveryEntity } from './approval-webhook-delivery.entity';
+import { ApprovalEntity } from './approval.entity';
+
+/** What a state change writes besides the row: its audit event and, with a webhook, its notification. */
+export interface ApprovalChangeRecords {
+  event: ApprovalEventEntity;
+  delivery: ApprovalWebhookDeliveryEntity | null;
+}
+
+/** Builds the records of a change from the row as it is after the change. */
+export type ChangeRecordsFactory = (row: ApprovalEntity) => ApprovalChangeRecords;
+
+/** Keyset position in the list: after (created_at_ms, id) of the last item, newest first. */
+export interface ApprovalListCursor {
+  createdAtMs: number;
+  id: string;
+}
+
+export interface ApprovalListQuery {
+  status?: ApprovalStatus;
+  cursor?: ApprovalListCursor;
+  limit: number;
+  nowMs: number;
+}
+
+/** The outcome of a vote: the row after it, or why nothing was written. */
+export type VoteResult =
+  { kind: 'counted'; row: ApprovalEntity } | { kind: 'already_voted' } | { kind: 'not_pending' };
+
+/**
+ * The only code that touches the approval tables. Every change is one conditional UPDATE of the
+ * approval row (`WHERE status = … AND expires_at_ms > now …`) followed, only when it changed the
+ * row, by the inserts of its event and webhook notification, in one transaction. Checks that can
+ * fail run before any write, so a refused change never needs a rollback.
+ *
+ * SQLite: TypeORM drives one shared connection, where two concurrent transactions would nest
+ * into each other; this repository queues its own transactions so each runs alone. PostgreSQL:
+ * each transaction has its own connection and the row lock of the UPDATE (or `FOR UPDATE`)
+ * orders concurrent replicas.
+ */
+@Injectable()
+export class ApprovalRepository {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores a new request with its `requested` event, unless one exists for its decision id;
+   * returns the stored request and whether this call created it.
+   */
+  async insertRequested(
+    row: ApprovalEntity,
+    records: ChangeRecordsFactory,
+  ): Promise<{ row: ApprovalEntity; created: boolean }> {
+    return this.transaction(async (tx) => {
+      await tx
+        .createQueryBuilder()
+        .insert()
+        .into(ApprovalEntity)
+        .values(row)
+        .orIgnore()
+        .updateEntity(false)
+        .execute();
+      const stored = await tx
+        .getRepository(ApprovalEntity)
+        .findOneByOrFail({ decisionId: row.decisionId });
+      if (stored.id !== row.id) return { row: stored, created: false };
+      await this.insertRecords(tx, records(stored));
+      return { row: stored, created: true };
+    });
+  }
+
+  findById(id: string): Promise<ApprovalEntity | null> {
+    return this.dataSource.getRepository(ApprovalEntity).findOneBy({ id });
+  }
+
+  /** The audit trail of one request, oldest first (lifecycle order within one millisecond). */
+  async events(approvalId: string): Promise<ApprovalEventEntity[]> {
+    const rows = await this.dataSource
+      .getRepository(ApprovalEventEntity)
+      .find({ where: { approvalId }, order: { atMs: 'ASC', id: 'ASC' } });
+    const rank = (t: string) =>
+      APPROVAL_EVENT_TYPES.indexOf(t as (typeof APPROVAL_EVENT_TYPES)[number]);
+    return rows.sort((a, b) => a.atMs - b.atMs || rank(a.type) - rank(b.type));
+  }
+
+  /**
+   * A page, newest first: at most `limit` rows and whether more follow. `status` is the effective
+   * status: `pending`/`approved` exclude rows past expiry, `expired` includes them.
+   */
+  async page(q: ApprovalListQuery): Promise<{ rows: ApprovalEntity[]; more: boolean }> {
+    const qb = this.dataSource.getRepository(ApprovalEntity).createQueryBuilder('a');
+    switch (q.status) {
+      case undefined:
+        break;
+      case 'pending':
+      case 'approved':
+        qb.andWhere('a.status = :status AND a.expiresAtMs > :now', {
+          status: q.status,
+          now: q.nowMs,
+        });
+        break;
+      case 'expired':
+        qb.andWhere(
+          "(a.status = 'expired' OR (a.status IN ('pending', 'approved') AND a.expiresAtMs <= :now))",
+          { now: q.nowMs },
+        );
+        break;
+      case 'denied':
+      case 'consumed':
+        qb.andWhere('a.status = :status', { status: q.status });
+        break;
+    }
+    if (q.cursor) {
+      // The redundant `<=` bounds the index range; the OR breaks ties on equal times.
+      qb.andWhere('a.createdAtMs <= :ct AND (a.createdAtMs < :ct OR a.id < :cid)', {
+        ct: q.cursor.createdAtMs,
+        cid: q.cursor.id,
+      });
+    }
+    const rows = await qb
+      .orderBy('a.createdAtMs', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .limit(q.limit + 1)
+      .getMany();
+    return { rows: rows.slice(0, q.limit), more: rows.length > q.limit };
+  }
+
+  /**
+   * Counts one approval by `actorSubject`; the request becomes approved when it reaches
+   * `min_approvals`. Refused when that approver already approved or the request is no longer
+   * pending (or has expired by time).
+   */
+  async vote(
+    id: string,
+    actorSubject: string,
+    nowMs: number,
+    records: ChangeRecordsFactory,
+  ): Promise<VoteResult> {
+    return this.transaction(async (tx) => {
+      // PostgreSQL: lock the row first, so a concurrent vote by the same approver waits here and
+      // then sees this vote's event. SQLite: this transaction already runs alone.
+      if (this.isPostgres) {
+        await tx.query('SELECT id FROM approvals WHERE id = $1 FOR UPDATE', [id]);
+      }
+      const already = await tx.getRepository(ApprovalEventEntity).countBy({
+        approvalId: id,
+        type: 'approved',
+        actorSubject,
+      });
+      if (already > 0) return { kind: 'already_voted' };
+      const result = await tx
+        .createQueryBuilder()
+        .update(ApprovalEntity)
+        .set({
+          approvalsCount: () => 'approvals_count + 1',
+          // SET expressions read the row as it was before the update, in both databases.
+          status: () =>
+            "CASE WHEN approvals_count + 1 >= min_approvals THEN 'approved' ELSE 'pending' END",
+          resolvedAtMs: () =>
+            `CASE WHEN approvals_count + 1 >= min_approvals THEN ${Math.trunc(nowMs)} ELSE NULL END`,
+        })
+        .where("id = :id AND status = 'pending' AND expires_at_ms > :now", { id, now: nowMs })
+        .execute();
+      if ((result.affected ?? 0) !== 1) return { kind: 'not_pending' };
+      const row = await tx.getRepository(ApprovalEntity).findOneByOrFail({ id });
+      await this.insertRecords(tx, records(row));
+      return { kind: 'counted', row };
+    });
+  }
+
+  /** Ends a pending, unexpired request as denied; null when it was not. */
+  deny(id: string, nowMs: number, records: ChangeRecordsFactory): Promise<ApprovalEntity | null> {
+    return this.change(
+      id,
+      { status: 'denied', resolvedAtMs: nowMs },
+      "status = 'pending' AND expires_at_ms > :now",
+      { now: nowMs },
+      records,
+    );
+  }
+
+  /** Marks a pending or approved request past its expiry as expired; null when it was not. */
+  expire(id: string, nowMs: number, records: ChangeRecordsFactory): Promise<ApprovalEntity | null> {
+    return this.change(
+      id,
+      { status: 'expired', resolvedAtMs: nowMs },
+      "status IN ('pending', 'approved') AND expires_at_ms <= :now",
+      { now: nowMs },
+      records,
+    );
+  }
+
+  /**
+   * Uses a granted approval for one call: a single conditional UPDATE, so of any number of
+   * concurrent consumers (on any replica) exactly one changes the row. Null when nothing changed;
+   * the caller reads the row to say why.
+   */
+  consume(
+    id: string,
+    by: { subject: string; fingerprint: string; decisionId: string; enforcerId: string },
+    nowMs: number,
+    records: ChangeRecordsFactory,
+  ): Promise<ApprovalEntity | null> {
+    return this.change(
+      id,
+      {
+        status: 'consumed',
+        consumedAtMs: nowMs,
+        consumedByDecision: by.decisionId,
+        consumedByEnforcer: by.enforcerId,
+      },
+      "status = 'approved' AND expires_at_ms > :now AND fingerprint = :fingerprint AND requester_subject = :subject",
+      { now: nowMs, fingerprint: by.fingerprint, subject: by.subject },
+      records,
+    );
+  }
+
+  /** Ids of pending or approved requests past their expiry, oldest expiry first. */
+  async dueForExpiry(nowMs: number, limit: number): Promise<string[]> {
+    const rows = await this.dataSource
+      .getRepository(ApprovalEntity)
+      .createQueryBuilder('a')
+      .select('a.id')
+      .where("a.status IN ('pending', 'approved') AND a.expiresAtMs <= :now", { now: nowMs })
+      .orderBy('a.expiresAtMs', 'ASC')
+      .limit(limit)
+      .getMany();
+    return rows.map((r) => r.id);
+  }
+
+  private get isPostgres(): boolean {
+    return this.dataSource.options.type === 'postgres';
+  }
+
+  private change(
+    id: string,
+    set: Partial<ApprovalEntity>,
+    condition: string,
+    params: Record<string, string | number>,
+    records: ChangeRecordsFactory,
+  ): Promise<ApprovalEntity | null> {
+    return this.transaction(async (tx) => {
+      const result = await tx
+        .createQueryBuilder()
+        .update(ApprovalEntity)
+        .set(set)
+        .where(`id = :id AND ${condition}`, { ...params, id })
+        .execute();
+      if ((result.affected ?? 0) !== 1) return null;
+      const row = await tx.getRepository(ApprovalEntity).findOneByOrFail({ id });
+      await this.insertRecords(tx, records(row));
+      return row;
+    });
+  }
+
+  private async insertRecords(tx: EntityManager, r: ApprovalChangeRecords): Promise<void> {
+    await tx.getRepository(ApprovalEventEntity).insert(r.event);
+    if (r.delivery) await tx.getRepository(ApprovalWebhookDeliveryEntity).insert(r.delivery);
+  }
+
+  /** See the class comment: queued on SQLite, concurrent on PostgreSQL. */
+  private transaction<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
+    if (this.isPostgres) return this.dataSource.transaction(fn);
+    const run = this.queue.then(() => this.dataSource.transaction(fn));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
