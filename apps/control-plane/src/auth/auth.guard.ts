@@ -5,7 +5,12 @@ import { AuthenticationError, TokenVerifier } from '@portcullis/identity';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { ForbiddenError, UnauthenticatedError } from '../errors/domain.error';
 import { PRINCIPAL_PROPERTY } from './current-principal.decorator';
-import { rolesFromClaim, type Principal, type Role } from './principal.model';
+import {
+  ANY_AUTHENTICATED_KEY,
+  principalFromIdentity,
+  type Principal,
+  type Role,
+} from './principal.model';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { ROLES_KEY } from './roles.decorator';
 
@@ -28,6 +33,9 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<IncomingMessage & Record<string, unknown>>();
     const principal = await this.authenticate(req.headers.authorization);
     req[PRINCIPAL_PROPERTY] = principal;
+    // A route that reads the principal itself (e.g. "only the requester") admits any verified token.
+    if (this.reflector.getAllAndOverride<boolean | undefined>(ANY_AUTHENTICATED_KEY, targets))
+      return true;
     const required = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     // Fail closed: a route that forgot to declare @Roles (or @Public) is open to nobody, not to
     // every holder of a token from the issuer.
@@ -43,10 +51,7 @@ export class AuthGuard implements CanActivate {
   private async authenticate(header: string | undefined): Promise<Principal> {
     try {
       const identity = await this.verifier.verify(TokenVerifier.bearer(header));
-      return {
-        subject: identity.subject,
-        roles: rolesFromClaim(identity.claims[this.config.auth.rolesClaim]),
-      };
+      return principalFromIdentity(identity, this.config.auth);
     } catch (err) {
       if (err instanceof AuthenticationError) throw new UnauthenticatedError(err.code, err.message);
       throw err;

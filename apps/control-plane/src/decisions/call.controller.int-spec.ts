@@ -24,6 +24,7 @@ interface ErrorBody {
 }
 
 const CALL_FIELDS = [
+  'approval',
   'bundle',
   'bytes_in',
   'bytes_out',
@@ -143,6 +144,7 @@ function callApiContract(databaseUrl: () => Promise<string | undefined>): void {
       bundle: e.bundle,
       masked: CALL.masked,
       log_mask: e.log_mask,
+      approval: null,
       request_body: CALL.request_body,
       response_body: CALL.response_body,
       recorded: true,

@@ -23,6 +23,7 @@ interface ErrorBody {
 }
 
 const DTO_FIELDS = [
+  'approval',
   'bundle',
   'call',
   'log_mask',

@@ -104,6 +104,7 @@ function decisionRepositoryContract(open: () => Promise<DecisionTestDatabase>): 
       request: { ...e.request, query: null },
       call: null,
       log_mask: null,
+      approval: null,
     };
     delete expected.schema;
     assert.deepEqual(rest, expected);
@@ -151,6 +152,7 @@ function decisionRepositoryContract(open: () => Promise<DecisionTestDatabase>): 
       request: { ...e.request, query: null },
       call: null,
       log_mask: null,
+      approval: null,
     };
     delete sent.schema;
     assert.deepEqual(
@@ -210,6 +212,7 @@ function decisionRepositoryContract(open: () => Promise<DecisionTestDatabase>): 
           bundle: e.bundle,
           masked: call.masked,
           log_mask: e.log_mask,
+          approval: null,
           request_body: call.request_body,
           response_body: call.response_body,
           recorded: true,
