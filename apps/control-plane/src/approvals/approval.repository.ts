@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { ApprovalStatus } from '@portcullis/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
+import { TransactionRunner } from '../database/transaction.runner';
 import { ApprovalEventEntity, APPROVAL_EVENT_TYPES } from './approval-event.entity';
 import { ApprovalWebhookDeliveryEntity } from './approval-webhook-delivery.entity';
 import { ApprovalEntity } from './approval.entity';
@@ -38,16 +39,16 @@ export type VoteResult =
  * row, by the inserts of its event and webhook notification, in one transaction. Checks that can
  * fail run before any write, so a refused change never needs a rollback.
  *
- * SQLite: TypeORM drives one shared connection, where two concurrent transactions would nest
- * into each other; this repository queues its own transactions so each runs alone. PostgreSQL:
- * each transaction has its own connection and the row lock of the UPDATE (or `FOR UPDATE`)
- * orders concurrent replicas.
+ * SQLite: transactions run one at a time ({@link TransactionRunner}). PostgreSQL: each
+ * transaction has its own connection and the row lock of the UPDATE (or `FOR UPDATE`) orders
+ * concurrent replicas.
  */
 @Injectable()
 export class ApprovalRepository {
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   /**
    * Stores a new request with its `requested` event, unless one exists for its decision id;
@@ -57,7 +58,7 @@ export class ApprovalRepository {
     row: ApprovalEntity,
     records: ChangeRecordsFactory,
   ): Promise<{ row: ApprovalEntity; created: boolean }> {
-    return this.transaction(async (tx) => {
+    return this.transactions.run(async (tx) => {
       await tx
         .createQueryBuilder()
         .insert()
@@ -142,7 +143,7 @@ export class ApprovalRepository {
     nowMs: number,
     records: ChangeRecordsFactory,
   ): Promise<VoteResult> {
-    return this.transaction(async (tx) => {
+    return this.transactions.run(async (tx) => {
       // PostgreSQL: lock the row first, so a concurrent vote by the same approver waits here and
       // then sees this vote's event. SQLite: this transaction already runs alone.
       if (this.isPostgres) {
@@ -245,7 +246,7 @@ export class ApprovalRepository {
     params: Record<string, string | number>,
     records: ChangeRecordsFactory,
   ): Promise<ApprovalEntity | null> {
-    return this.transaction(async (tx) => {
+    return this.transactions.run(async (tx) => {
       const result = await tx
         .createQueryBuilder()
         .update(ApprovalEntity)
@@ -262,13 +263,5 @@ export class ApprovalRepository {
   private async insertRecords(tx: EntityManager, r: ApprovalChangeRecords): Promise<void> {
     await tx.getRepository(ApprovalEventEntity).insert(r.event);
     if (r.delivery) await tx.getRepository(ApprovalWebhookDeliveryEntity).insert(r.delivery);
-  }
-
-  /** See the class comment: queued on SQLite, concurrent on PostgreSQL. */
-  private transaction<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
-    if (this.isPostgres) return this.dataSource.transaction(fn);
-    const run = this.queue.then(() => this.dataSource.transaction(fn));
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { QueryFailedError, type DataSource } from 'typeorm';
+import { TransactionRunner } from '../database/transaction.runner';
 import { BundleVersionEntity } from './bundle-version.entity';
 import { BundleActivationEntity } from './bundle-activation.entity';
 import { BundleEntity } from './bundle.entity';
@@ -44,7 +45,10 @@ const MAX_VERSION_RACE_RETRIES = 20;
 /** The only code that touches the bundle tables. */
 @Injectable()
 export class BundleRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   /**
    * Stores a new version as max(version)+1 of its bundle (creating the bundle on first upload).
@@ -199,7 +203,7 @@ export class BundleRepository {
     by: string,
     atMs: number,
   ): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await this.transactions.run(async (tx) => {
       const current = await tx.getRepository(BundleEntity).findOneBy({ name: bundle });
       const last = await tx
         .getRepository(BundleActivationEntity)

@@ -1,13 +1,16 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { Logger } from '@portcullis/platform';
 import { dataSourceOptions, openDataSource } from './data-source';
+import { TransactionRunner } from './transaction.runner';
 
 /**
  * The TypeORM data source, migrated before any other provider can use it. Repositories come from
- * `TypeOrmModule.forFeature([...])` in each capability module or `@InjectDataSource()`.
+ * `TypeOrmModule.forFeature([...])` in each capability module or `@InjectDataSource()`, and open
+ * transactions only through the one {@link TransactionRunner} (global: one lock per database).
  */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -29,5 +32,7 @@ import { dataSourceOptions, openDataSource } from './data-source';
       },
     }),
   ],
+  providers: [TransactionRunner],
+  exports: [TransactionRunner],
 })
 export class DatabaseModule {}

@@ -7,6 +7,7 @@ import {
   type SelectQueryBuilder,
 } from 'typeorm';
 import type { DecisionEvent } from '@portcullis/contracts';
+import { TransactionRunner } from '../database/transaction.runner';
 import { CallRecordEntity } from './call-record.entity';
 import type { DecisionCursor } from './decision-cursor.codec';
 import type { DecisionQuery } from './decision-query.parser';
@@ -55,7 +56,11 @@ export const PAGE_BODY_BUDGET_CHARS = 8 * 1024 * 1024;
 export class DecisionRepository {
   private readonly repo: Repository<DecisionEntity>;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    // Defaulted for tests that build the repository by hand; the lock is per DataSource either way.
+    private readonly transactions: TransactionRunner = new TransactionRunner(dataSource),
+  ) {
     this.repo = dataSource.getRepository(DecisionEntity);
   }
 
@@ -76,7 +81,7 @@ export class DecisionRepository {
     );
     const rows = sorted.map((e) => toRow(e, storedAtMs));
     const calls = sorted.flatMap((e) => (e.call ? [toCallRow(e.decision_id, e.call)] : []));
-    const inserted = await this.dataSource.transaction(async (manager) => {
+    const inserted = await this.transactions.run(async (manager) => {
       const count = await this.insertDecisions(manager, rows);
       // A call record whose decision was already stored is a duplicate too: ignored likewise.
       if (calls.length > 0) {
