@@ -112,6 +112,14 @@ describe('guardrails in the data path (example policy, injected credentials, mas
       assert.ok(!JSON.stringify(seen.headers).includes(admin), 'the caller token never arrives');
     });
 
+    it('an upstream that echoes the request back cannot hand the credential to the caller', async () => {
+      // The recording upstream answers with the request it received, injected Authorization included.
+      const res = await stack.proxy('GET', '/vault/echo-me', { token: admin });
+      assert.equal(res.status, 200, res.text);
+      assert.ok(res.text.includes('authorization'), 'the echo is there');
+      assert.ok(!res.text.includes(secrets.bearer), 'but not the credential');
+    });
+
     it('connection secrets cannot be read back through the API', async () => {
       for (const path of ['/v1/connections', '/v1/connections/vault']) {
         const res = await stack.api('GET', path);

@@ -213,13 +213,13 @@ describe('field paths', () => {
     assert.equal(out.a, out.b);
   });
 
-  it('detectors scan string values, never object keys or numbers', () => {
+  it('detectors scan string and number values, but not object keys', () => {
     const out = masker.maskJson(
       { 'jane@example.com': 4111111111111111, note: 'mail jane@example.com' },
       spec({ detectors: ['email', 'credit_card'] }),
     );
     assert.deepEqual(out.value, {
-      'jane@example.com': 4111111111111111,
+      'jane@example.com': '[REDACTED:credit_card]',
       note: 'mail [REDACTED:email]',
     });
   });
@@ -303,5 +303,34 @@ describe('maskJson safety', () => {
   it('a hand-built spec with an unknown strategy fails closed', () => {
     const bad = { fields: [], detectors: ['email'], strategy: 'shred' } as unknown as MaskSpec;
     assert.throws(() => masker.maskText('x@example.com', bad), MaskingError);
+  });
+});
+
+describe('numbers are data too', () => {
+  const cards = (() => {
+    const parsed = parseMaskObligation({ detectors: ['credit_card'] });
+    if (!parsed.ok) throw new Error(parsed.message);
+    return parsed.spec;
+  })();
+
+  it('a card number sent as a JSON number is caught by the card detector', () => {
+    const out = masker.maskJson({ card_number: 4111111111111111, qty: 3 }, cards);
+    assert.deepEqual(out.value, { card_number: '[REDACTED:credit_card]', qty: 3 });
+    assert.equal(out.report.detectors.credit_card, 1);
+  });
+
+  it('a 13-digit number that fails the Luhn check stays a number', () => {
+    const out = masker.maskJson({ id: 1234567890123 }, cards);
+    assert.deepEqual(out.value, { id: 1234567890123 });
+  });
+
+  it('an integer beyond 2^53 with 13+ digits is masked: parsing lost the digits that could clear it', () => {
+    const out = masker.maskJson(JSON.parse('{"n": 9999999999999999999}'), cards);
+    assert.deepEqual(out.value, { n: '[REDACTED:credit_card]' });
+  });
+
+  it('fractions and small numbers pass untouched', () => {
+    const out = masker.maskJson({ price: 41.11, count: 4111 }, cards);
+    assert.deepEqual(out.value, { price: 41.11, count: 4111 });
   });
 });

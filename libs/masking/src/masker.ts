@@ -172,6 +172,7 @@ class MaskRun {
     const onPath = new Set<object>();
     const enter = (value: unknown, states: readonly number[]): unknown => {
       if (typeof value === 'string') return this.text(value);
+      if (typeof value === 'number') return this.number(value);
       const isArray = Array.isArray(value);
       if (!isArray && !isObject(value)) return value;
       if (onPath.has(value)) {
@@ -250,6 +251,26 @@ class MaskRun {
         return `[HASH:field:${keyedHash(this.key, canonical)}]`;
       }
     }
+  }
+
+  /**
+   * A JSON number is data too: `{"card": 4111111111111111}` must not slip past a detector that
+   * would catch the same digits in a string. Integers are scanned as their decimal digits; a hit
+   * replaces the number with the strategy's (string) output. An integer beyond 2^53 has already
+   * lost digits in parsing, so its true value cannot be checked: with 13 or more digits and the
+   * card detector on, it is treated as a card number rather than passed on.
+   */
+  private number(n: number): unknown {
+    if (this.detectors.length === 0 || !Number.isInteger(n)) return n;
+    const digits = Math.abs(n).toFixed(0);
+    if (!Number.isSafeInteger(n)) {
+      if (digits.length >= 13 && this.detectors.includes('credit_card')) {
+        return this.detectorHit('credit_card', digits);
+      }
+      return n;
+    }
+    const masked = this.text(digits);
+    return masked === digits ? n : masked;
   }
 
   /** Runs the detectors in DETECTION_ORDER, each on the text earlier ones left unclaimed. */

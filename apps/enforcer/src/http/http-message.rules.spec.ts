@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   checkRequestHead,
   credentialHeadersSent,
+  unsupportedRequestBody,
   keptHeaders,
   policyHeaders,
   responseHeaders,
@@ -394,6 +395,53 @@ describe('header handling', () => {
       assert.equal(h['accept-encoding'], 'gzip, deflate, br');
       assert.equal(h.range, undefined);
       assert.equal(h['if-range'], undefined);
+    });
+  });
+
+  describe('request bodies the enforcer cannot judge as sent', () => {
+    it('a compressed request body is refused: the policy would see an opaque string', () => {
+      assert.match(
+        unsupportedRequestBody({ 'content-encoding': 'gzip' }) ?? '',
+        /Content-Encoding/,
+      );
+      assert.equal(unsupportedRequestBody({ 'content-encoding': 'identity' }), null);
+    });
+
+    it('a body declared in a charset other than UTF-8 is refused', () => {
+      assert.match(
+        unsupportedRequestBody({ 'content-type': 'application/json; charset=utf-16' }) ?? '',
+        /utf-16/,
+      );
+      assert.equal(
+        unsupportedRequestBody({ 'content-type': 'application/json; charset=UTF-8' }),
+        null,
+      );
+      assert.equal(unsupportedRequestBody({ 'content-type': 'text/plain' }), null);
+    });
+
+    it('the credential header spelled with underscores is dropped like the dashed one', () => {
+      const kept = keptHeaders(
+        ['Host', 'a', 'X_Api_Key', 'forged', 'Proxy_Authorization', 'x'],
+        'x-api-key',
+      );
+      assert.equal(kept.has('x_api_key'), false);
+      assert.equal(kept.has('proxy_authorization'), false);
+    });
+
+    it('a response searched for the credential is asked for uncoded and in the default charset', () => {
+      const h = upstreamHeaders(
+        keptHeaders(['Host', 'a', 'Accept-Encoding', 'gzip', 'Accept-Charset', 'utf-16']),
+        {
+          upstreamHost: 'up',
+          sourceIp: '::1',
+          decisionId: 'd',
+          bodyLength: null,
+          credentials: { type: 'bearer', token: 't'.repeat(20) },
+          plainBody: true,
+        },
+      );
+      assert.equal(h['accept-encoding'], 'identity');
+      assert.equal(h['accept-charset'], undefined);
     });
   });
 });

@@ -119,6 +119,24 @@ export function checkRequestHead(head: RequestHead): HeadCheck {
   };
 }
 
+/**
+ * Why a request body cannot be judged as sent, or null. The policy, the fingerprint and the
+ * log all read the body as it arrives: a compressed body would be an opaque string to them and
+ * still be inflated by the upstream (card numbers past the guard), and a body in a charset other
+ * than UTF-8 would slip past every detector. Both are refused (415) rather than guessed at.
+ */
+export function unsupportedRequestBody(headers: IncomingHttpHeaders): string | null {
+  const coding = headers['content-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+    return 'request bodies with a Content-Encoding are not accepted; send them uncompressed';
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^(utf-?8|us-ascii|ascii)$/i.test(charset)) {
+    return `request bodies must be UTF-8 (got charset "${charset}")`;
+  }
+  return null;
+}
+
 function headerCounts(raw: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (let i = 0; i < raw.length; i += 2) {
@@ -144,8 +162,11 @@ function connectionNamed(connectionValues: string[]): Set<string> {
 }
 
 function dropped(name: string, named: Set<string>, credentialHeader: string | null): boolean {
+  // CGI-style servers read `X_Api_Key` as `X-Api-Key`: compare credential names that way too.
+  const dashed = name.includes('_') ? name.replace(/_/g, '-') : name;
   return (
-    name === credentialHeader ||
+    dashed === credentialHeader ||
+    CREDENTIAL_HEADERS.has(dashed) ||
     // Addressed to the enforcer (JIT approval), never to the upstream or the policy.
     name === 'portcullis-approval' ||
     HOP_BY_HOP.has(name) ||
@@ -199,7 +220,8 @@ export function credentialHeadersSent(raw: string[], credentialHeader: string | 
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if ((CREDENTIAL_HEADERS.has(name) || name === credentialHeader) && !out.includes(name)) {
+    const dashed = name.replace(/_/g, '-');
+    if ((CREDENTIAL_HEADERS.has(dashed) || dashed === credentialHeader) && !out.includes(name)) {
       out.push(name);
     }
   }
@@ -229,6 +251,11 @@ export interface ForwardContext {
    * the enforcer can undo, and drops Range/If-Range, because only a whole body can be masked.
    */
   acceptEncoding?: string;
+  /**
+   * Set when the response body must be searched for the injected credential and is not masked:
+   * asks for an uncoded body in the default charset, so the search sees the bytes as sent.
+   */
+  plainBody?: boolean;
 }
 
 /**
@@ -257,6 +284,11 @@ export function upstreamHeaders(
     headers['accept-encoding'] = ctx.acceptEncoding;
     delete headers.range;
     delete headers['if-range'];
+    // The detectors read UTF-8; a caller must not be able to ask for a charset they cannot read.
+    delete headers['accept-charset'];
+  } else if (ctx.plainBody) {
+    headers['accept-encoding'] = 'identity';
+    delete headers['accept-charset'];
   }
   const c = ctx.credentials;
   if (c?.type === 'bearer') headers.authorization = `Bearer ${c.token}`;

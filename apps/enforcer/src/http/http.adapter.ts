@@ -34,6 +34,7 @@ import {
   ALLOWED_METHODS,
   checkRequestHead,
   credentialHeadersSent,
+  unsupportedRequestBody,
   headerValues,
   keptHeaders,
   policyHeaders,
@@ -42,6 +43,13 @@ import {
   upstreamHeaders,
 } from './http-message.rules';
 import { canonicalizeTarget } from './request-target.canonicalizer';
+import {
+  CredentialRedactor,
+  bodyNeedles,
+  credentialNeedles,
+  redactInPlace,
+  withoutCredentialHeaders,
+} from './credential.redactor';
 import { DECODABLE_CODINGS, type ResponseMasker } from './response.masker';
 
 /**
@@ -85,7 +93,7 @@ interface Upstream {
 
 /** Statuses the adapter may send itself; anything else comes from the upstream. */
 type RejectStatus =
-  202 | 400 | 401 | 403 | 404 | 405 | 408 | 413 | 417 | 431 | 500 | 502 | 503 | 504;
+  202 | 400 | 401 | 403 | 404 | 405 | 408 | 413 | 415 | 417 | 431 | 500 | 502 | 503 | 504;
 
 /**
  * A call node has handed to `handle` and whose decision event is not yet recorded. A parse error
@@ -275,6 +283,10 @@ export class HttpAdapter implements Component {
         true,
       );
     }
+    const unsupported = unsupportedRequestBody(req.headers);
+    if (unsupported !== null) {
+      return this.refuse(res, this.pipeline.reject(meta, unsupported), 415, true);
+    }
     // Authenticate before revealing whether a connection exists.
     const identity = await this.authenticate(req);
     const connection = this.opts.connections.get(target.connection);
@@ -440,6 +452,7 @@ export class HttpAdapter implements Component {
       approval,
       connection: upstream.connection.name,
       fingerprint: approvalFingerprint({
+        issuer: identity.issuer,
         subject: identity.subject,
         connection: upstream.connection.name,
         method: req.method ?? '',
@@ -462,18 +475,30 @@ export class HttpAdapter implements Component {
       return;
     }
     switch (result.kind) {
-      case 'approved':
+      case 'approved': {
+        // The connection as it is now: a call held for minutes must not use credentials that
+        // were rotated or revoked meanwhile, nor go out without them.
+        const now = this.opts.connections.get(upstream.connection.name);
+        if (now === null || now.credentials === 'unavailable') {
+          const failed = this.pipeline.fail(
+            decision,
+            'connection_unavailable',
+            `connection "${upstream.connection.name}" is ${now === null ? 'gone' : 'without usable credentials'} after the approval`,
+          );
+          return this.refuse(res, failed, statusFor(failed.code), false, undefined, facts);
+        }
         return this.forward(
           req,
           res,
           this.pipeline.approved(decision),
-          upstream,
+          this.upstreamFor(now),
           kept,
           target.path,
           target.rawQuery,
           body,
           facts,
         );
+      }
       case 'pending': {
         const pending = this.pipeline.fail(decision, 'approval_pending', 'approval required');
         return this.pending(res, pending, result.approval, facts);
@@ -542,14 +567,19 @@ export class HttpAdapter implements Component {
         req.headers['transfer-encoding'] !== undefined);
     const url = upstream.connection.url;
     const credentials = upstream.connection.credentials;
+    const injected = credentials === 'unavailable' || credentials === null ? null : credentials;
+    // What the upstream could echo back to the caller: never let the credential out that way.
+    const needles = injected ? credentialNeedles(injected) : [];
+    const scanFor = bodyNeedles(needles);
     const headers: OutgoingHttpHeaders = upstreamHeaders(kept, {
       upstreamHost: url.host,
       sourceIp: decision.meta.sourceIp,
       decisionId,
       bodyLength: hasBody && body ? body.length : null,
-      credentials: credentials === 'unavailable' ? null : credentials,
+      credentials: injected,
       // A masked body must be decodable and whole: ask only for codings we undo, never a range.
       ...(mask ? { acceptEncoding: DECODABLE_CODINGS } : {}),
+      plainBody: scanFor.length > 0,
     });
     let recorded = false;
     const record = (
@@ -612,7 +642,11 @@ export class HttpAdapter implements Component {
               complete: !out.truncated,
               masked: true,
             };
-            const headers = responseHeaders(out.headers, decisionId);
+            redactInPlace(out.body, scanFor);
+            const headers = withoutCredentialHeaders(
+              responseHeaders(out.headers, decisionId),
+              needles,
+            );
             // Set after responseHeaders, which strips the upstream's x-portcullis-* headers.
             if (out.truncated) headers['x-portcullis-truncated'] = 'true';
             res.writeHead(status, headers);
@@ -634,15 +668,30 @@ export class HttpAdapter implements Component {
         );
         return;
       }
-      res.writeHead(status, responseHeaders(upstreamRes.headers, decisionId));
+      if (scanFor.length > 0 && hasContentCoding(upstreamRes.headers['content-encoding'])) {
+        // Asked for an uncoded body and got a coded one: it cannot be searched for the credential.
+        upstreamRes.destroy();
+        const message =
+          'response withheld: the upstream sent a coded body that cannot be checked for the injected credential';
+        sendJson(res, 502, decisionId, { error: { code: 'masking_failed', message } });
+        record(502, { code: 'masking_failed', message });
+        return;
+      }
+      res.writeHead(
+        status,
+        withoutCredentialHeaders(responseHeaders(upstreamRes.headers, decisionId), needles),
+      );
       const capture = decision.obligations.record.response_body
         ? new PrefixCapture(this.opts.recordMaxBytes)
         : null;
-      upstreamRes.on('data', (chunk: Buffer) => {
+      // What the caller receives (after any credential redaction) is what is counted and kept.
+      const delivered =
+        scanFor.length > 0 ? upstreamRes.pipe(new CredentialRedactor(scanFor)) : upstreamRes;
+      delivered.on('data', (chunk: Buffer) => {
         facts.bytesOut += chunk.length;
         capture?.add(chunk);
       });
-      upstreamRes.pipe(res);
+      delivered.pipe(res);
       upstreamRes.on('aborted', () => {
         this.metrics.upstreamFailures.inc({ reason: 'broke_off' });
         record(status, { code: 'upstream_failed', message: 'upstream response broke off' });
@@ -844,6 +893,7 @@ const STATUS_TEXT: Record<RejectStatus, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  415: 'Unsupported Media Type',
   417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
@@ -894,6 +944,10 @@ function sendJson(
     'cache-control': 'no-store',
   });
   res.end(body);
+}
+
+function hasContentCoding(value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== '' && value.trim().toLowerCase() !== 'identity';
 }
 
 /** The approval a call's record links, whatever became of the escalation. */

@@ -68,6 +68,18 @@ describe('response masking on real upstream responses', () => {
       headers: { 'content-type': 'application/octet-stream' },
       chunks: [Buffer.from(CARD)],
     });
+    routes.set('/utf16', {
+      headers: { 'content-type': 'text/plain; charset=utf-16le' },
+      chunks: [Buffer.from(`card ${CARD}`, 'utf16le')],
+    });
+    routes.set('/utf16-undeclared', {
+      headers: { 'content-type': 'application/json' },
+      chunks: [Buffer.from(JSON.stringify({ card: CARD }), 'utf16le')],
+    });
+    routes.set('/duplicate-keys', {
+      headers: { 'content-type': 'application/json' },
+      chunks: [Buffer.from(`{"note":"${CARD}","note":"ok"}`)],
+    });
     const line = Buffer.from(`{"card":"${CARD}"},\n`);
     routes.set('/large', {
       headers: { 'content-type': 'text/plain' },
@@ -127,6 +139,27 @@ describe('response masking on real upstream responses', () => {
       assert.equal(out.report.detectors.email, 1);
     });
   }
+
+  it('a response in another charset fails closed: the detectors read UTF-8 only', async () => {
+    for (const path of ['/utf16', '/utf16-undeclared']) {
+      const out = await masker.mask(
+        await fetchRaw(path),
+        spec({ detectors: ['credit_card'] }),
+        true,
+      );
+      assert.equal(out.ok, false, path);
+    }
+  });
+
+  it('a JSON body is always re-serialized, so a duplicate key cannot smuggle its first value', async () => {
+    const out = await masker.mask(
+      await fetchRaw('/duplicate-keys'),
+      spec({ detectors: ['credit_card'] }),
+      true,
+    );
+    assert.ok(out.ok);
+    assert.ok(!out.body.toString().includes(CARD), out.body.toString());
+  });
 
   it('a text response is scanned by the detectors', async () => {
     const out = await masker.mask(

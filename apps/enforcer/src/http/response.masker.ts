@@ -118,6 +118,10 @@ export class ResponseMasker {
       };
     }
     const kind = bodyKind(res.headers['content-type']);
+    const unreadable = unmaskableText(res.headers['content-type'], decoded);
+    if (kind !== 'binary' && unreadable !== null) {
+      return { ok: false, message: unreadable, upstreamBytes: read.bytes };
+    }
     const masked = this.maskBody(decoded, kind, spec, truncated);
     if (!masked.ok) return { ...masked, upstreamBytes: read.bytes };
     headers['content-length'] = String(masked.body.length);
@@ -151,9 +155,8 @@ export class ResponseMasker {
         }
         if (value !== NOT_JSON) {
           const out = this.masker.maskJson(value, spec);
-          if (out.report.fields === 0 && countOf(out.report) === 0) {
-            return { ok: true, body, report: out.report };
-          }
+          // Always the re-serialized value, even when nothing matched: the original bytes may
+          // hold what parsing hid (a duplicate key, whose first value JSON.parse dropped).
           return { ok: true, body: Buffer.from(JSON.stringify(out.value)), report: out.report };
         }
       }
@@ -192,10 +195,21 @@ function safeCut(text: string): string {
     : text.slice(0, text.length - tail.length + last + 1);
 }
 
-function countOf(report: MaskReport): number {
-  let n = 0;
-  for (const v of Object.values(report.detectors)) n += v;
-  return n;
+/**
+ * The detectors read UTF-8. A body in another charset (UTF-16 has a NUL in every ASCII
+ * character, so no pattern matches) would pass unmasked: refuse it instead. A caller could ask
+ * for one with Accept-Charset, so this is not an upstream's quirk but an attack to close.
+ */
+export function unmaskableText(contentType: string | undefined, body: Buffer): string | null {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && !['utf-8', 'utf8', 'us-ascii', 'ascii'].includes(charset)) {
+    return `cannot mask a response in charset "${charset}" (only UTF-8)`;
+  }
+  const bom2 = body.length >= 2 ? body.readUInt16BE(0) : 0;
+  if (bom2 === 0xfeff || bom2 === 0xfffe || body.includes(0)) {
+    return 'cannot mask a response that is not UTF-8 text (UTF-16/32 or NUL bytes)';
+  }
+  return null;
 }
 
 /** The codings applied, in the order they were applied; null when one is unknown. */

@@ -38,7 +38,7 @@ export class CallRecorder {
     let data = captured.data;
     const text = bodyKind(captured.contentType) !== 'binary';
     if (mask !== null && !captured.masked) {
-      if (!text) return withheld;
+      if (!text || !isUtf8Text(captured)) return withheld;
       try {
         data = this.maskBytes(data, captured, mask);
       } catch (err) {
@@ -73,4 +73,11 @@ export class CallRecorder {
     }
     return Buffer.from(this.masker.maskText(text, mask).text);
   }
+}
+
+/** Detectors read UTF-8 only: a body declared in another charset, or holding NUL bytes, is not. */
+function isUtf8Text(captured: CapturedBody): boolean {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(captured.contentType ?? '')?.[1];
+  if (charset !== undefined && !/^(utf-?8|us-ascii|ascii)$/i.test(charset)) return false;
+  return !captured.data.includes(0);
 }

@@ -1,5 +1,6 @@
 import type { DecisionEvent, JsonObject } from '@portcullis/contracts';
 import {
+  DETECTORS,
   applyLogMask,
   parseLogMaskRules,
   type LogMaskRule,
@@ -20,6 +21,19 @@ const FALLBACK_RULES: readonly LogMaskRule[] = [
   { op: 'remove', path: '/call/request_body' },
   { op: 'remove', path: '/call/response_body' },
 ];
+
+/**
+ * Without a policy `log_mask`, the log still must not become a copy of the data: every detector
+ * runs over what the caller sent (body, headers, query) and the recorded bodies. A policy that
+ * wants raw bodies in its log says so with a `log_mask` that returns nothing.
+ */
+const DEFAULT_RULES: readonly LogMaskRule[] = [
+  '/input/request/body',
+  '/input/request/headers',
+  '/input/request/query',
+  '/call/request_body',
+  '/call/response_body',
+].map((path) => ({ op: 'detect', path, detectors: [...DETECTORS], strategy: 'redact' }));
 
 /**
  * Decision-log masking (OPA's `system.log.mask`): before an event leaves the enforcer, the
@@ -53,8 +67,8 @@ export class DecisionLogMasker {
 
   private rules(decision: Decision): readonly LogMaskRule[] {
     const active = decision.policy;
-    if (active === null || decision.input === null) return [];
-    if (!active.policy.entrypoints?.has(LOG_MASK_ENTRYPOINT)) return [];
+    if (active === null || decision.input === null) return DEFAULT_RULES;
+    if (!active.policy.entrypoints?.has(LOG_MASK_ENTRYPOINT)) return DEFAULT_RULES;
     let raw: unknown;
     try {
       raw = active.policy.evaluate(decision.input, {

@@ -485,5 +485,41 @@ describe('decision pipeline', () => {
       assert.ok(!text.includes('secret-ish'), text);
       assert.equal((await metrics.logMaskFailures.get()).values[0]?.value, 1);
     });
+
+    it('without a policy log_mask, every detector still runs over the bodies and headers in the event', () => {
+      const { pipeline, events } = setup();
+      const d = pipeline.decide(
+        call({
+          request: {
+            method: 'POST',
+            path: '/customers',
+            query: {},
+            headers: { 'x-note': 'mail ada@example.com' },
+            body: { card: '4111 1111 1111 1111' },
+          },
+        }),
+      );
+      pipeline.complete(d, { status: 200, call: facts() });
+      const text = JSON.stringify(events[0]);
+      assert.ok(!text.includes('4111 1111 1111 1111'), text);
+      assert.ok(!text.includes('ada@example.com'), text);
+      assert.ok(events[0].log_mask?.masked.includes('/input/request/body'), text);
+    });
+
+    it('a call forwarded by fail-open is masked by every detector: no decision is no licence', () => {
+      const { pipeline } = setup({
+        failMode: 'open',
+        policy: {
+          evaluate: () => {
+            throw new Error('boom');
+          },
+        },
+      });
+      const d = pipeline.decide(call());
+      assert.equal(d.forward, true);
+      assert.equal(d.failOpen, true);
+      assert.ok(d.obligations.mask);
+      assert.equal(d.obligations.mask.detectors.length, 6);
+    });
   });
 });

@@ -10,7 +10,7 @@ import {
   type JsonObject,
   type PolicyInput,
 } from '@portcullis/contracts';
-import { parseMaskObligation, type Masker, type MaskSpec } from '@portcullis/masking';
+import { DETECTORS, parseMaskObligation, type Masker, type MaskSpec } from '@portcullis/masking';
 import { errorMessage, type Logger } from '@portcullis/platform';
 import { CallRecorder } from './call.recorder';
 import { DecisionLogMasker } from './decision-log.masker';
@@ -56,6 +56,17 @@ const NO_OBLIGATIONS: Obligations = {
   record: { request_body: false, response_body: false },
   approval: null,
 };
+
+/**
+ * A call forwarded without a decision (fail-open) has no obligations from the policy, so it gets
+ * the strictest masking the enforcer knows: every detector, redacted. Failing open is about
+ * availability, never about letting data out unmasked.
+ */
+const FAIL_OPEN_OBLIGATIONS: Obligations = (() => {
+  const mask = parseMaskObligation({ detectors: [...DETECTORS], strategy: 'redact' });
+  if (!mask.ok) throw new Error(mask.message);
+  return { ...NO_OBLIGATIONS, mask: mask.spec };
+})();
 
 /** Codes an adapter may turn a decision into after the policy decided (see `fail`). */
 type AdapterCode = Extract<
@@ -352,7 +363,7 @@ export class DecisionPipeline {
       subject,
       input,
       evalNs,
-      obligations: NO_OBLIGATIONS,
+      obligations: failOpen ? FAIL_OPEN_OBLIGATIONS : NO_OBLIGATIONS,
       policy: active,
     };
   }
