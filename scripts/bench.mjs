@@ -59,7 +59,7 @@ if (!/^[a-z0-9-]+$/.test(NAME)) {
 const SIZES = QUICK
   ? {
       decision: { enforcer: 50_000, sidecar: 5_000, warmup: 2_000 },
-      proxy: { seconds: 15, latencySeconds: 8, warmupSeconds: 2, connections: 32 },
+      proxy: { seconds: 12, latencySeconds: 6, warmupSeconds: 2, connections: 32 },
       propagation: { enforcers: 10, flips: 20 },
       ingest: { events: 20_000 },
     }
@@ -139,7 +139,7 @@ async function main() {
   result.finished_at = new Date().toISOString();
   result.duration_s = Math.round((performance.now() - began) / 1000);
   result.targets = targets(result);
-  const out = writeResults(NAME, result);
+  const out = await writeResults(NAME, result);
   process.stdout.write(`\n${out.markdown}\n`);
   if (profileDir) {
     const text = summarizeProfiles(profileDir).join('\n');

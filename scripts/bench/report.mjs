@@ -151,12 +151,19 @@ function markdown(r) {
   return lines.join('\n');
 }
 
-/** Writes `<name>.json` and `<name>.md`; returns their paths. */
-export function writeResults(name, result) {
+/**
+ * Writes `<name>.json` and `<name>.md`, formatted with the repository's Prettier settings so that
+ * `npm test`'s format check passes on committed results; returns their paths and the Markdown.
+ */
+export async function writeResults(name, result) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = join(RESULTS_DIR, `${name}.json`);
   const md = join(RESULTS_DIR, `${name}.md`);
-  writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(md, markdown(result));
-  return { json, md, markdown: markdown(result) };
+  const prettier = await import('prettier');
+  const format = async (text, file) =>
+    prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
+  const text = await format(markdown(result), md);
+  writeFileSync(json, await format(JSON.stringify(result), json));
+  writeFileSync(md, text);
+  return { json, md, markdown: text };
 }
