@@ -26,6 +26,28 @@ approval contains {
 }
 `;
 
+/** A stricter requirement on one path, published after an approval was granted there. */
+const TIGHTENED_RULES = `# METADATA
+# title: e2e tightened approval
+# description: Deleting customer 1 needs two approvals once this package is active.
+package portcullis.rules.e2e_tightened
+
+import rego.v1
+
+approval contains {
+	"reason": "two approvers for customer 1",
+	"approvers": ["group:crm-approvers"],
+	"min_approvals": 2,
+} if {
+	input.connection.name == "crm"
+	input.request.method == "DELETE"
+	input.request.path == "/customers/1"
+}
+`;
+
+/** A valid IBAN: no detector of the example policy's mask names it, the approvers' mask does. */
+const IBAN = 'NL91ABNA0417164300';
+
 const WEBHOOK_SECRET = `e2e-webhook-secret-${process.pid}`;
 
 interface Pending {
@@ -225,6 +247,44 @@ describe('just-in-time approval (example policy: deleting one customer needs a c
       statuses.every((s) => s === 200 || s === 403),
       JSON.stringify(statuses),
     );
+  });
+
+  it('retrying a still-pending call without the approval header reuses its request', async () => {
+    const first = await escalate('11');
+    const second = await escalate('11');
+    assert.equal(second.approval_id, first.approval_id);
+  });
+
+  it('approvers see the escalated body masked by every detector, not only those the decision names', async () => {
+    const res = await del('12', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: `refund to ${IBAN}` }),
+    });
+    assert.equal(res.status, 202, res.text);
+    const { approval_id: id } = res.body as Pending;
+    const detail = await stack.api('GET', `/v1/approvals/${id}`, undefined, approver);
+    assert.equal(detail.status, 200, detail.text);
+    const body = JSON.stringify((detail.body as { request: { body: unknown } }).request.body);
+    assert.ok(!body.includes(IBAN), body);
+    assert.match(body, /refund to /);
+    const hidden = await stack.api('GET', `/v1/approvals/${id}`, undefined, outsider);
+    assert.equal(hidden.status, 404, 'an approver the request does not name cannot read it');
+  });
+
+  it('an approval granted before the policy asked for more approvers is refused', async () => {
+    const pending = await escalate('1');
+    assert.equal((await act(pending.approval_id, 'approve', approver)).status, 200);
+    const version = await stack.publish({
+      ...examplePolicy(),
+      'e2e/expiry.rego': EXPIRY_RULES,
+      'e2e/tightened.rego': TIGHTENED_RULES,
+    });
+    await stack.waitForEnforcerVersion(stack.enforcer, version);
+    const res = await del('1', { headers: { 'portcullis-approval': pending.approval_id } });
+    assert.equal(res.status, 403, res.text);
+    assert.equal((res.body as { error: { code: string } }).error.code, 'approval_invalid');
+    assert.match(res.text, /requirement_changed/);
+    assert.equal((await fetch(`${stack.upstream.url}/customers/1`)).status, 200, 'not deleted');
   });
 
   it('the webhook was told of created and resolved requests, each with a valid signature', async () => {

@@ -108,8 +108,13 @@ export function parseApprovalObligation(
   };
 }
 
-/** What identifies "the same operation": a retry must match it exactly to use an approval. */
+/**
+ * What identifies "the same operation": a retry must match it exactly to use an approval. The
+ * caller is issuer and subject together: the same `sub` from another issuer is someone else.
+ */
 export interface FingerprintParts {
+  /** The verified token's issuer. */
+  issuer: string;
   subject: string;
   connection: string;
   method: string;
@@ -122,13 +127,31 @@ export interface FingerprintParts {
 }
 
 /**
- * sha256 (hex) over subject, connection, method, canonical path and query, and the sha256 of the
- * body, as one JSON array, so no field can bleed into the next.
+ * sha256 (hex) over issuer, subject, connection, method, canonical path and query, and the
+ * sha256 of the body, as one JSON array, so no field can bleed into the next.
  */
 export function approvalFingerprint(p: FingerprintParts): string {
   const bodyHash = createHash('sha256').update(p.body).digest('hex');
   return createHash('sha256')
-    .update(JSON.stringify([p.subject, p.connection, p.method, p.path, p.query, bodyHash]))
+    .update(
+      JSON.stringify([p.issuer, p.subject, p.connection, p.method, p.path, p.query, bodyHash]),
+    )
+    .digest('hex');
+}
+
+/**
+ * sha256 (hex) over who may approve and how many must: the sorted, de-duplicated `approvers` and
+ * `min_approvals`, as one JSON array. The enforcer sends it with create and with every consume,
+ * computed from the decision of that very call, so an approval granted under one requirement is
+ * refused (`requirement_changed`) once the policy asks for another, and a create whose
+ * `approvers` do not produce the digest it claims is refused as malformed.
+ */
+export function approvalRequirementDigest(
+  obligation: Pick<ApprovalObligation, 'approvers' | 'min_approvals'>,
+): string {
+  const approvers = [...new Set(obligation.approvers)].sort();
+  return createHash('sha256')
+    .update(JSON.stringify([approvers, obligation.min_approvals]))
     .digest('hex');
 }
 
@@ -145,6 +168,8 @@ export interface ApprovalCreateRequest {
   request: { method: string; path: string; query: string | null; body: unknown };
   fingerprint: string;
   approval: ApprovalObligation;
+  /** {@link approvalRequirementDigest} of `approval`; the control plane checks they agree. */
+  requirement: string;
   bundle: { name: string; version: number | null };
 }
 
@@ -156,9 +181,12 @@ export interface ApprovalLookupRequest {
 /** Enforcer → control plane: use a granted approval for this exact call, once. */
 export interface ApprovalConsumeRequest {
   approval_id: string;
-  /** Who retries: must be the requester. */
+  /** Who retries (subject and issuer of the verified token): must be the requester. */
   subject: string;
+  issuer: string;
   fingerprint: string;
+  /** {@link approvalRequirementDigest} of this call's own decision: must be the stored one. */
+  requirement: string;
   /** The decision id of the call that uses it (recorded as consumed_by). */
   decision_id: string;
   enforcer_id: string;
@@ -181,7 +209,9 @@ export const APPROVAL_ERROR_CODES = [
   'expired',
   'already_used',
   'fingerprint_mismatch', // a different operation (method, path, query, body, connection)
-  'subject_mismatch', // a different caller
+  'subject_mismatch', // a different caller (subject or issuer)
+  'requirement_changed', // the policy now asks for other approvers or another count
+  'too_many_pending', // create: the requester has APPROVAL_MAX_PENDING_PER_REQUESTER pending already
   'invalid_request', // the message broke this contract
   'unavailable', // the control plane could not reach its store
 ] as const;
@@ -212,6 +242,15 @@ export function parseApprovalCreateRequest(value: unknown): ApprovalCreateReques
     throw new ContractViolation('ApprovalCreateRequest', 'approval', 'must be required');
   }
   const body = request.raw('body');
+  const requirement = r.string('requirement', { pattern: HEX_SHA256 });
+  if (requirement !== approvalRequirementDigest(obligation.approval)) {
+    // A forged or stale digest must not let `approvers` differ from what consume will check.
+    throw new ContractViolation(
+      'ApprovalCreateRequest',
+      'requirement',
+      'must be the digest of approval.approvers and approval.min_approvals',
+    );
+  }
   return {
     schema: APPROVAL_CREATE_SCHEMA,
     decision_id: r.string('decision_id', { pattern: UUID }),
@@ -229,6 +268,7 @@ export function parseApprovalCreateRequest(value: unknown): ApprovalCreateReques
     },
     fingerprint: r.string('fingerprint', { pattern: HEX_SHA256 }),
     approval: obligation.approval,
+    requirement,
     bundle: {
       name: bundle.string('name', { pattern: NAME_PATTERN }),
       version: bundle.optionalInteger('version'),
@@ -246,7 +286,9 @@ export function parseApprovalConsumeRequest(value: unknown): ApprovalConsumeRequ
   return {
     approval_id: r.string('approval_id', { pattern: UUID }),
     subject: r.string('subject', { max: 1024 }),
+    issuer: r.string('issuer', { max: 1024 }),
     fingerprint: r.string('fingerprint', { pattern: HEX_SHA256 }),
+    requirement: r.string('requirement', { pattern: HEX_SHA256 }),
     decision_id: r.string('decision_id', { pattern: UUID }),
     enforcer_id: r.string('enforcer_id', { pattern: NAME_PATTERN }),
   };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { TransactionRunner } from '../database/transaction.runner';
 import { ApprovalWebhookDeliveryEntity } from './approval-webhook-delivery.entity';
 
 /**
@@ -8,10 +9,16 @@ import { ApprovalWebhookDeliveryEntity } from './approval-webhook-delivery.entit
  * Replicas share it: a delivery is sent by whoever claims it, with a conditional UPDATE that sets
  * a lease, so two replicas never send the same attempt; a replica that dies mid-send leaves a
  * lease that runs out, and the delivery is retried.
+ *
+ * Every write runs in its own {@link TransactionRunner} transaction: on SQLite a plain write
+ * issued while another transaction is open would join it and could be rolled back with it.
  */
 @Injectable()
 export class ApprovalOutboxRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   /** Up to `limit` pending deliveries that are due and not leased, oldest first. */
   async due(nowMs: number, limit: number): Promise<ApprovalWebhookDeliveryEntity[]> {
@@ -28,28 +35,32 @@ export class ApprovalOutboxRepository {
 
   /** Takes the lease on one delivery until `untilMs`; false when another replica holds it. */
   async claim(id: string, nowMs: number, untilMs: number): Promise<boolean> {
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(ApprovalWebhookDeliveryEntity)
-      .set({ claimedUntilMs: untilMs })
-      .where(
-        "id = :id AND state = 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms < :now)",
-        { id, now: nowMs },
-      )
-      .execute();
+    const result = await this.transactions.run((tx) =>
+      tx
+        .createQueryBuilder()
+        .update(ApprovalWebhookDeliveryEntity)
+        .set({ claimedUntilMs: untilMs })
+        .where(
+          "id = :id AND state = 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms < :now)",
+          { id, now: nowMs },
+        )
+        .execute(),
+    );
     return (result.affected ?? 0) === 1;
   }
 
   async delivered(id: string, attempts: number, nowMs: number): Promise<void> {
-    await this.dataSource.getRepository(ApprovalWebhookDeliveryEntity).update(
-      { id },
-      {
-        state: 'delivered',
-        attempts,
-        claimedUntilMs: null,
-        lastError: null,
-        finishedAtMs: nowMs,
-      },
+    await this.transactions.run((tx) =>
+      tx.getRepository(ApprovalWebhookDeliveryEntity).update(
+        { id },
+        {
+          state: 'delivered',
+          attempts,
+          claimedUntilMs: null,
+          lastError: null,
+          finishedAtMs: nowMs,
+        },
+      ),
     );
   }
 
@@ -61,17 +72,19 @@ export class ApprovalOutboxRepository {
     nextAttemptAtMs: number | null,
     nowMs: number,
   ): Promise<void> {
-    await this.dataSource.getRepository(ApprovalWebhookDeliveryEntity).update(
-      { id },
-      nextAttemptAtMs === null
-        ? {
-            state: 'failed',
-            attempts,
-            claimedUntilMs: null,
-            lastError: error,
-            finishedAtMs: nowMs,
-          }
-        : { attempts, claimedUntilMs: null, lastError: error, nextAttemptAtMs },
+    await this.transactions.run((tx) =>
+      tx.getRepository(ApprovalWebhookDeliveryEntity).update(
+        { id },
+        nextAttemptAtMs === null
+          ? {
+              state: 'failed',
+              attempts,
+              claimedUntilMs: null,
+              lastError: error,
+              finishedAtMs: nowMs,
+            }
+          : { attempts, claimedUntilMs: null, lastError: error, nextAttemptAtMs },
+      ),
     );
   }
 }

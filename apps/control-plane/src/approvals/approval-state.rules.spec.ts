@@ -4,15 +4,25 @@ import { ApprovalStateRules, type ApprovalFacts } from './approval-state.rules';
 
 const NOW = 1_700_000_000_000;
 const FP = 'a'.repeat(64);
+const REQ = 'c'.repeat(64);
+const ISS = 'https://idp.example.com';
 const row = (over: Partial<ApprovalFacts> = {}): ApprovalFacts => ({
   status: 'approved',
   expiresAtMs: NOW + 60_000,
   requesterSubject: 'svc',
+  requesterIssuer: ISS,
   fingerprint: FP,
+  requirement: REQ,
   consumedByDecision: null,
   ...over,
 });
-const attempt = { subject: 'svc', fingerprint: FP, decisionId: 'd-1' };
+const attempt = {
+  subject: 'svc',
+  issuer: ISS,
+  fingerprint: FP,
+  requirement: REQ,
+  decisionId: 'd-1',
+};
 
 describe('approval state rules', () => {
   it('pending and approved requests at or past their expiry are expired before any sweep', () => {
@@ -51,6 +61,31 @@ describe('approval state rules', () => {
       'fingerprint_mismatch',
     );
     assert.equal(refusal(row(), { ...attempt, subject: 'other' }), 'subject_mismatch');
+  });
+
+  it('the same subject from another issuer is another caller', () => {
+    for (const status of ['pending', 'approved', 'consumed'])
+      assert.equal(
+        ApprovalStateRules.consumeRefusal(
+          row({ status }),
+          { ...attempt, issuer: 'https://other.example.com' },
+          NOW,
+        ),
+        'subject_mismatch',
+      );
+  });
+
+  it('an approval granted under another requirement is requirement_changed, pending or approved', () => {
+    const tightened = { ...attempt, requirement: 'd'.repeat(64) };
+    assert.equal(ApprovalStateRules.consumeRefusal(row(), tightened, NOW), 'requirement_changed');
+    assert.equal(
+      ApprovalStateRules.consumeRefusal(row({ status: 'pending' }), tightened, NOW),
+      'requirement_changed',
+    );
+    assert.equal(
+      ApprovalStateRules.consumeRefusal(row({ status: 'denied' }), tightened, NOW),
+      'denied',
+    );
   });
 
   it('another caller learns only subject_mismatch, whatever the state', () => {

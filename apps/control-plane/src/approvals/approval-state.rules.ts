@@ -5,14 +5,18 @@ export interface ApprovalFacts {
   status: string;
   expiresAtMs: number;
   requesterSubject: string;
+  requesterIssuer: string;
   fingerprint: string;
+  requirement: string;
   consumedByDecision: string | null;
 }
 
 /** What a consume presents. */
 export interface ConsumeAttempt {
   subject: string;
+  issuer: string;
   fingerprint: string;
+  requirement: string;
   decisionId: string;
 }
 
@@ -35,7 +39,9 @@ export class ApprovalStateRules {
   /**
    * Why a consume that changed no row failed, from the row as read afterwards; null when the row
    * shows this very call already consumed it (the enforcer asked again after a lost reply).
-   * The caller is checked before the operation, so a different caller learns nothing about it.
+   * The caller (issuer and subject) is checked before anything else, so a different caller
+   * learns nothing about the request. A pending or approved request granted under another
+   * requirement is `requirement_changed`: it can never be used for this call.
    */
   static consumeRefusal(
     row: ApprovalFacts | null,
@@ -43,8 +49,10 @@ export class ApprovalStateRules {
     nowMs: number,
   ): ApprovalErrorCode | null {
     if (row === null) return 'not_found';
-    if (row.requesterSubject !== attempt.subject) return 'subject_mismatch';
+    if (row.requesterSubject !== attempt.subject || row.requesterIssuer !== attempt.issuer)
+      return 'subject_mismatch';
     const status = ApprovalStateRules.effectiveStatus(row, nowMs);
+    const sameRequirement = row.requirement === attempt.requirement;
     switch (status) {
       case 'consumed':
         return row.consumedByDecision === attempt.decisionId &&
@@ -56,11 +64,13 @@ export class ApprovalStateRules {
       case 'expired':
         return 'expired';
       case 'pending':
-        return 'not_approved';
+        return sameRequirement ? 'not_approved' : 'requirement_changed';
       case 'approved':
-        // Approved, unexpired, same caller: the operation must differ. Otherwise the update ran
-        // a moment before `nowMs` and found it expired, which is what it is now.
-        return row.fingerprint !== attempt.fingerprint ? 'fingerprint_mismatch' : 'expired';
+        // Approved, unexpired, same caller: the operation or the requirement must differ.
+        // Otherwise the update ran a moment before `nowMs` and found it expired, which is what
+        // it is now.
+        if (row.fingerprint !== attempt.fingerprint) return 'fingerprint_mismatch';
+        return sameRequirement ? 'expired' : 'requirement_changed';
     }
   }
 }

@@ -165,7 +165,7 @@ export class ApprovalDetailDto extends ApprovalSummaryDto {
   bundle!: ApprovalBundleDto;
 
   @ApiProperty({
-    description: 'sha256 over subject, connection, method, path, query and the body hash',
+    description: 'sha256 over issuer, subject, connection, method, path, query and the body hash',
   })
   fingerprint!: string;
 

@@ -68,6 +68,13 @@ export class ApprovalEntity {
   @Column({ name: 'approvers', type: 'text' })
   approvers!: string;
 
+  /**
+   * approvalRequirementDigest (libs/contracts) of `approvers` and `min_approvals`: a consume must
+   * present the same digest, computed from its own decision, or the policy changed meanwhile.
+   */
+  @Column({ name: 'requirement', type: 'varchar', length: 64 })
+  requirement!: string;
+
   @Column({ name: 'min_approvals', type: 'integer' })
   minApprovals!: number;
 

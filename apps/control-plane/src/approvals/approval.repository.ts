@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { ApprovalStatus } from '@portcullis/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import { TransactionRunner } from '../database/transaction.runner';
+import { ApprovalApproverEntity } from './approval-approver.entity';
 import { ApprovalEventEntity, APPROVAL_EVENT_TYPES } from './approval-event.entity';
 import { ApprovalWebhookDeliveryEntity } from './approval-webhook-delivery.entity';
 import { ApprovalEntity } from './approval.entity';
@@ -27,7 +29,21 @@ export interface ApprovalListQuery {
   cursor?: ApprovalListCursor;
   limit: number;
   nowMs: number;
+  /**
+   * Only requests whose `approvers` name one of these entries (`user:<sub>`, `group:<name>`);
+   * absent: every request.
+   */
+  approverEntries?: readonly string[];
 }
+
+/**
+ * The outcome of a create: the request this call created, the one already stored for its
+ * decision id (`existing`), a still-pending one for the same requester, operation and
+ * requirement (`reused`), or none because the requester has too many pending.
+ */
+export type InsertResult =
+  | { kind: 'created' | 'existing' | 'reused'; row: ApprovalEntity }
+  | { kind: 'too_many_pending'; pending: number };
 
 /** The outcome of a vote: the row after it, or why nothing was written. */
 export type VoteResult =
@@ -51,14 +67,47 @@ export class ApprovalRepository {
   ) {}
 
   /**
-   * Stores a new request with its `requested` event, unless one exists for its decision id;
-   * returns the stored request and whether this call created it.
+   * Stores a new request with its approver entries and `requested` event, unless its decision
+   * id already has one (returned as `existing`) or the same requester (issuer and subject) has a
+   * pending, unexpired request for the same fingerprint and requirement (returned as `reused`,
+   * so retries do not pile up requests for approvers). Refused when the requester already has
+   * `maxPending` pending requests. On PostgreSQL a transaction-scoped advisory lock per requester
+   * makes the lookups and the insert one step across replicas; on SQLite transactions run alone.
    */
   async insertRequested(
     row: ApprovalEntity,
+    approvers: readonly string[],
+    maxPending: number,
     records: ChangeRecordsFactory,
-  ): Promise<{ row: ApprovalEntity; created: boolean }> {
+  ): Promise<InsertResult> {
     return this.transactions.run(async (tx) => {
+      if (this.isPostgres) {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [
+          requesterLockKey(row.requesterIssuer, row.requesterSubject),
+        ]);
+      }
+      const approvals = tx.getRepository(ApprovalEntity);
+      const existing = await approvals.findOneBy({ decisionId: row.decisionId });
+      if (existing) return { kind: 'existing', row: existing };
+      const pending = approvals
+        .createQueryBuilder('a')
+        .where("a.status = 'pending' AND a.expiresAtMs > :now", { now: row.createdAtMs })
+        .andWhere('a.requesterSubject = :subject AND a.requesterIssuer = :issuer', {
+          subject: row.requesterSubject,
+          issuer: row.requesterIssuer,
+        });
+      const same = await pending
+        .clone()
+        .andWhere('a.fingerprint = :fingerprint AND a.requirement = :requirement', {
+          fingerprint: row.fingerprint,
+          requirement: row.requirement,
+        })
+        .orderBy('a.createdAtMs', 'DESC')
+        .addOrderBy('a.id', 'DESC')
+        .getOne();
+      if (same) return { kind: 'reused', row: same };
+      const count = await pending.getCount();
+      if (count >= maxPending) return { kind: 'too_many_pending', pending: count };
       await tx
         .createQueryBuilder()
         .insert()
@@ -67,12 +116,13 @@ export class ApprovalRepository {
         .orIgnore()
         .updateEntity(false)
         .execute();
-      const stored = await tx
-        .getRepository(ApprovalEntity)
-        .findOneByOrFail({ decisionId: row.decisionId });
-      if (stored.id !== row.id) return { row: stored, created: false };
+      const stored = await approvals.findOneByOrFail({ decisionId: row.decisionId });
+      if (stored.id !== row.id) return { kind: 'existing', row: stored };
+      await tx
+        .getRepository(ApprovalApproverEntity)
+        .insert(approvers.map((entry) => ({ approvalId: stored.id, entry })));
       await this.insertRecords(tx, records(stored));
-      return { row: stored, created: true };
+      return { kind: 'created', row: stored };
     });
   }
 
@@ -116,6 +166,13 @@ export class ApprovalRepository {
       case 'consumed':
         qb.andWhere('a.status = :status', { status: q.status });
         break;
+    }
+    if (q.approverEntries) {
+      if (q.approverEntries.length === 0) return { rows: [], more: false };
+      qb.andWhere(
+        'EXISTS (SELECT 1 FROM approval_approvers x WHERE x.approval_id = a.id AND x.entry IN (:...entries))',
+        { entries: [...new Set(q.approverEntries)] },
+      );
     }
     if (q.cursor) {
       // The redundant `<=` bounds the index range; the OR breaks ties on equal times.
@@ -204,7 +261,14 @@ export class ApprovalRepository {
    */
   consume(
     id: string,
-    by: { subject: string; fingerprint: string; decisionId: string; enforcerId: string },
+    by: {
+      subject: string;
+      issuer: string;
+      fingerprint: string;
+      requirement: string;
+      decisionId: string;
+      enforcerId: string;
+    },
     nowMs: number,
     records: ChangeRecordsFactory,
   ): Promise<ApprovalEntity | null> {
@@ -216,8 +280,14 @@ export class ApprovalRepository {
         consumedByDecision: by.decisionId,
         consumedByEnforcer: by.enforcerId,
       },
-      "status = 'approved' AND expires_at_ms > :now AND fingerprint = :fingerprint AND requester_subject = :subject",
-      { now: nowMs, fingerprint: by.fingerprint, subject: by.subject },
+      "status = 'approved' AND expires_at_ms > :now AND fingerprint = :fingerprint AND requirement = :requirement AND requester_subject = :subject AND requester_issuer = :issuer",
+      {
+        now: nowMs,
+        fingerprint: by.fingerprint,
+        requirement: by.requirement,
+        subject: by.subject,
+        issuer: by.issuer,
+      },
       records,
     );
   }
@@ -264,4 +334,15 @@ export class ApprovalRepository {
     await tx.getRepository(ApprovalEventEntity).insert(r.event);
     if (r.delivery) await tx.getRepository(ApprovalWebhookDeliveryEntity).insert(r.delivery);
   }
+}
+
+/**
+ * A signed 64-bit key (as text, for `pg_advisory_xact_lock(bigint)`) naming one requester; a
+ * collision only makes two requesters wait for each other, never mixes their requests.
+ */
+function requesterLockKey(issuer: string, subject: string): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([issuer, subject]))
+    .digest();
+  return digest.readBigInt64BE(0).toString();
 }

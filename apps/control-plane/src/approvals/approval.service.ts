@@ -18,15 +18,16 @@ import type { ApprovalEntity } from './approval.entity';
 import { ApprovalMapper } from './approval.mapper';
 import { ApprovalRepository } from './approval.repository';
 import { ApprovalCursorCodec } from './approval-cursor.codec';
-
-/** Roles that may read any approval request. */
-const READER_ROLES = new Set(['approver', 'auditor']);
+import { ApproverMatcher } from './approver.matcher';
 
 /**
- * Approval requests as enforcers and readers see them: create (idempotent per decision id),
- * state, consume (exactly once), and the REST reads. Approvals and denials are
- * ApprovalVoteService's. Replies to enforcers are values, never exceptions: the NATS handler
- * turns only unexpected failures into `unavailable`.
+ * Approval requests as enforcers and readers see them: create (idempotent per decision id, a
+ * still-pending request for the same call reused, at most APPROVAL_MAX_PENDING_PER_REQUESTER
+ * pending per requester), state, consume (exactly once, by the same issuer and subject, for the
+ * same operation under the same requirement), and the REST reads (auditors read all, approvers
+ * only the requests that name them). Approvals and denials are ApprovalVoteService's. Replies to
+ * enforcers are values, never exceptions: the NATS handler turns only unexpected failures into
+ * `unavailable`.
  */
 @Injectable()
 export class ApprovalService {
@@ -53,6 +54,7 @@ export class ApprovalService {
       query: req.request.query,
       body: req.request.body === null ? null : JSON.stringify(req.request.body),
       fingerprint: req.fingerprint,
+      requirement: req.requirement,
       reason: req.approval.reason,
       approvers: JSON.stringify(req.approval.approvers),
       minApprovals: req.approval.min_approvals,
@@ -73,9 +75,23 @@ export class ApprovalService {
     };
     const stored = await this.approvals.insertRequested(
       row,
+      req.approval.approvers,
+      this.maxPendingPerRequester,
       this.notifier.records('requested', actor, now),
     );
-    if (stored.created) this.notifier.announce('requested', stored.row, actor, now);
+    switch (stored.kind) {
+      case 'too_many_pending':
+        return refusal(
+          'too_many_pending',
+          `the caller already has ${stored.pending} pending approval requests (the limit); wait until approvers decide them or they expire`,
+        );
+      case 'created':
+        this.notifier.announce('requested', stored.row, actor, now);
+        break;
+      case 'existing':
+      case 'reused':
+        break;
+    }
     return { ok: true, approval: ApprovalMapper.state(stored.row, Date.now()) };
   }
 
@@ -90,7 +106,7 @@ export class ApprovalService {
     const actor: ApprovalActor = {
       kind: 'caller',
       subject: req.subject,
-      issuer: null,
+      issuer: req.issuer,
       enforcerId: req.enforcer_id,
       decisionId: req.decision_id,
     };
@@ -98,7 +114,9 @@ export class ApprovalService {
       req.approval_id,
       {
         subject: req.subject,
+        issuer: req.issuer,
         fingerprint: req.fingerprint,
+        requirement: req.requirement,
         decisionId: req.decision_id,
         enforcerId: req.enforcer_id,
       },
@@ -112,7 +130,13 @@ export class ApprovalService {
     const row = await this.approvals.findById(req.approval_id);
     const code = ApprovalStateRules.consumeRefusal(
       row,
-      { subject: req.subject, fingerprint: req.fingerprint, decisionId: req.decision_id },
+      {
+        subject: req.subject,
+        issuer: req.issuer,
+        fingerprint: req.fingerprint,
+        requirement: req.requirement,
+        decisionId: req.decision_id,
+      },
       now,
     );
     // This very call consumed it before (its enforcer asked again after a lost reply).
@@ -120,9 +144,16 @@ export class ApprovalService {
     return refusal(code ?? 'not_found', consumeMessage(code ?? 'not_found', req.approval_id));
   }
 
-  async list(input: ApprovalListInput): Promise<ApprovalPageDto> {
+  /** Auditors see every request; an approver only those whose `approvers` name them. */
+  async list(input: ApprovalListInput, principal: Principal): Promise<ApprovalPageDto> {
     const now = Date.now();
-    const { rows, more } = await this.approvals.page({ ...input, nowMs: now });
+    const { rows, more } = await this.approvals.page({
+      ...input,
+      nowMs: now,
+      ...(isAuditor(principal)
+        ? {}
+        : { approverEntries: ApproverMatcher.entriesNaming(approverOf(principal)) }),
+    });
     const last = rows[rows.length - 1];
     return {
       items: rows.map((r) => ApprovalMapper.summary(r, now, this.config.publicUrl)),
@@ -133,32 +164,54 @@ export class ApprovalService {
     };
   }
 
-  async detail(id: string): Promise<ApprovalDetailDto> {
-    const row = await this.existing(id);
+  /**
+   * One request with its (masked) body: for auditors, and for approvers it names. Any other
+   * approver is told it does not exist, as if it did not, so ids cannot be probed.
+   */
+  async detail(id: string, principal: Principal): Promise<ApprovalDetailDto> {
+    const row = await this.approvals.findById(id);
+    if (!row || !this.mayReview(row, principal))
+      throw new NotFoundError(`no approval request ${id} for this approver`);
     const events = await this.approvals.events(id);
     return ApprovalMapper.detail(row, events, Date.now(), this.config.publicUrl);
   }
 
   /**
-   * The status for the requester (same subject, from this control plane's issuer) or any
-   * approver or auditor. Anyone else is told it does not exist, so ids cannot be probed.
+   * The status for the requester (same subject, from this control plane's issuer), an approver
+   * the request names, or an auditor. Anyone else is told it does not exist, so ids cannot be probed.
    */
   async status(id: string, principal: Principal): Promise<ApprovalStatusDto> {
     const row = await this.approvals.findById(id);
     const issuer = principal.issuer ?? this.config.auth.issuer;
     const mayRead =
       row !== null &&
-      (principal.roles.some((r) => READER_ROLES.has(r)) ||
-        (row.requesterSubject === principal.subject && row.requesterIssuer === issuer));
+      ((row.requesterSubject === principal.subject && row.requesterIssuer === issuer) ||
+        this.mayReview(row, principal));
     if (!row || !mayRead) throw new NotFoundError(`no approval request ${id} for this caller`);
     return ApprovalMapper.status(row, Date.now());
   }
 
-  private async existing(id: string): Promise<ApprovalEntity> {
-    const row = await this.approvals.findById(id);
-    if (!row) throw new NotFoundError(`no approval request ${id}`);
-    return row;
+  /** Auditors review every request; approvers those whose `approvers` name them. */
+  private mayReview(row: ApprovalEntity, principal: Principal): boolean {
+    if (isAuditor(principal)) return true;
+    return (
+      principal.roles.includes('approver') &&
+      ApproverMatcher.matches(JSON.parse(row.approvers) as string[], approverOf(principal))
+    );
   }
+
+  /** APPROVAL_MAX_PENDING_PER_REQUESTER. */
+  private get maxPendingPerRequester(): number {
+    return this.config.approvals.maxPendingPerRequester;
+  }
+}
+
+function isAuditor(p: Principal): boolean {
+  return p.roles.includes('auditor');
+}
+
+function approverOf(p: Principal): { subject: string; groups: string[] } {
+  return { subject: p.subject, groups: p.groups ?? [] };
 }
 
 function refusal(code: ApprovalErrorCode, message: string): ApprovalReply {
@@ -181,6 +234,9 @@ function consumeMessage(code: ApprovalErrorCode, id: string): string {
       return `approval ${id} was granted for a different operation (method, path, query, body or connection)`;
     case 'subject_mismatch':
       return `approval ${id} was requested by a different caller`;
+    case 'requirement_changed':
+      return `approval ${id} was granted under different approvers or approval count than the policy requires now; request a new approval`;
+    case 'too_many_pending':
     case 'invalid_request':
     case 'unavailable':
       return `approval ${id} cannot be used now`;

@@ -56,7 +56,7 @@ export class ApprovalsController {
   @ApiOperation({
     summary: 'List approval requests, newest first (keyset pagination)',
     description:
-      'status is the effective status: pending excludes requests past expires_at, expired includes them.',
+      'Auditors see every request; approvers only those whose approvers name them (user or group). status is the effective status: pending excludes requests past expires_at, expired includes them.',
   })
   @ApiQuery({ name: 'status', required: false, enum: APPROVAL_STATUSES })
   @ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page' })
@@ -66,17 +66,29 @@ export class ApprovalsController {
     schema: { type: 'integer', minimum: 1, maximum: 200 },
   })
   @ApiOkResponse({ type: ApprovalPageDto })
-  list(@Query() raw: Record<string, unknown>): Promise<ApprovalPageDto> {
-    return this.approvals.list(ApprovalRequestValidator.list(raw));
+  list(
+    @Query() raw: Record<string, unknown>,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ApprovalPageDto> {
+    return this.approvals.list(ApprovalRequestValidator.list(raw), principal);
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One request with its (masked) body, approvals given and history' })
+  @ApiOperation({
+    summary: 'One request with its (masked) body, approvals given and history',
+    description: 'Auditors read every request; approvers only those whose approvers name them.',
+  })
   @ApiParam(ID_PARAM)
   @ApiOkResponse({ type: ApprovalDetailDto })
-  @ApiNotFoundResponse({ type: ErrorDto })
-  get(@Param('id') id: string): Promise<ApprovalDetailDto> {
-    return this.approvals.detail(ApprovalRequestValidator.id(id));
+  @ApiNotFoundResponse({
+    type: ErrorDto,
+    description: 'No such request, or (for an approver) one whose approvers do not name them',
+  })
+  get(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ApprovalDetailDto> {
+    return this.approvals.detail(ApprovalRequestValidator.id(id), principal);
   }
 
   @Get(':id/status')
@@ -84,7 +96,7 @@ export class ApprovalsController {
   @ApiOperation({
     summary: 'The status of a request, for its requester (the status_url of the 202)',
     description:
-      'Readable by the token whose subject (from this control plane’s issuer) requested it, and by approvers and auditors. Anyone else gets 404.',
+      'Readable by the token whose subject (from this control plane’s issuer) requested it, by approvers the request names, and by auditors. Anyone else gets 404.',
   })
   @ApiParam(ID_PARAM)
   @ApiOkResponse({ type: ApprovalStatusDto })

@@ -12,6 +12,7 @@ import {
   APPROVAL_SUBJECTS,
   approvalChangedSubject,
   approvalFingerprint,
+  approvalRequirementDigest,
   parseApprovalReply,
   parseApprovalState,
   type ApprovalCreateRequest,
@@ -137,35 +138,53 @@ function suite(database: 'sqlite' | 'postgres'): void {
         issuer: h.issuer.issuer,
       });
       const createRequest = (
-        over: { subject?: string; approvers?: string[]; min?: number; ttl?: number } = {},
+        over: {
+          subject?: string;
+          issuer?: string;
+          approvers?: string[];
+          min?: number;
+          ttl?: number;
+          path?: string;
+        } = {},
       ): ApprovalCreateRequest => {
-        const who = over.subject ? { subject: over.subject, issuer: h.issuer.issuer } : requester();
+        const who = over.subject
+          ? { subject: over.subject, issuer: over.issuer ?? h.issuer.issuer }
+          : requester();
         const body = { reason: BODY_MARKER, card: '****' };
+        const path = over.path ?? '/customers';
+        const approval = {
+          required: true as const,
+          reason: 'bulk delete needs a DBA',
+          approvers: [...(over.approvers ?? ['group:dba'])].sort(),
+          min_approvals: over.min ?? 1,
+          ttl_seconds: over.ttl ?? 900,
+        };
         return {
           schema: APPROVAL_CREATE_SCHEMA,
           decision_id: randomUUID(),
           enforcer_id: 'enforcer-1',
           requester: who,
           connection: 'crm',
-          request: { method: 'DELETE', path: '/customers', query: 'confirm=true', body },
+          request: { method: 'DELETE', path, query: 'confirm=true', body },
           fingerprint: approvalFingerprint({
+            issuer: who.issuer,
             subject: who.subject,
             connection: 'crm',
             method: 'DELETE',
-            path: '/customers',
+            path,
             query: 'confirm=true',
             body: Buffer.from(JSON.stringify(body)),
           }),
-          approval: {
-            required: true,
-            reason: 'bulk delete needs a DBA',
-            approvers: over.approvers ?? ['group:dba'],
-            min_approvals: over.min ?? 1,
-            ttl_seconds: over.ttl ?? 900,
-          },
+          approval,
+          requirement: approvalRequirementDigest(approval),
           bundle: { name: 'default', version: 3 },
         };
       };
+      /** The same call again (a retry without the approval header): a new decision id. */
+      const retryOf = (req: ApprovalCreateRequest): ApprovalCreateRequest => ({
+        ...req,
+        decision_id: randomUUID(),
+      });
       const create = async (req: ApprovalCreateRequest): Promise<ApprovalState> => {
         const r = await ask(APPROVAL_SUBJECTS.create, req);
         assert.ok(r.ok, JSON.stringify(r));
@@ -175,7 +194,9 @@ function suite(database: 'sqlite' | 'postgres'): void {
         ask(APPROVAL_SUBJECTS.consume, {
           approval_id: id,
           subject: req.requester.subject,
+          issuer: req.requester.issuer,
           fingerprint: req.fingerprint,
+          requirement: req.requirement,
           decision_id: randomUUID(),
           enforcer_id: 'enforcer-2',
           ...over,
@@ -297,6 +318,145 @@ function suite(database: 'sqlite' | 'postgres'): void {
         const self = await act('approve', id, dbaBob);
         assert.equal(self.status, 403, self.text);
         assert.equal(errorCode(self), 'self_approval');
+      });
+
+      void it('the same subject from another issuer cannot use the approval (subject_mismatch)', async () => {
+        const req = createRequest();
+        const { approval_id: id } = await create(req);
+        assert.equal((await act('approve', id, dbaBob)).status, 200);
+        const otherIssuer = await consume(req, id, { issuer: 'https://other-idp.example.test' });
+        assert.equal(!otherIssuer.ok && otherIssuer.error.code, 'subject_mismatch');
+        const rightful = await consume(req, id);
+        assert.ok(rightful.ok, 'the refusal did not use it up');
+      });
+
+      void it('an approver with the requester’s subject is refused as self-approval even under another issuer', async () => {
+        const req = createRequest({
+          subject: 'bob',
+          issuer: 'https://machine-idp.example.test',
+          approvers: ['group:dba'],
+        });
+        const { approval_id: id } = await create(req);
+        const self = await act('approve', id, dbaBob);
+        assert.equal(self.status, 403, self.text);
+        assert.equal(errorCode(self), 'self_approval');
+        assert.equal((await act('approve', id, dbaDave)).status, 200, 'another approver may');
+      });
+
+      void it('an approval granted under a looser requirement is refused once the policy asks for more', async () => {
+        const req = createRequest({ approvers: ['group:dba'], min: 1 });
+        const { approval_id: id } = await create(req);
+        assert.equal((await act('approve', id, dbaBob)).status, 200);
+        const tightened = approvalRequirementDigest({ approvers: ['group:dba'], min_approvals: 2 });
+        const refused = await consume(req, id, { requirement: tightened });
+        assert.equal(!refused.ok && refused.error.code, 'requirement_changed');
+        const otherApprovers = approvalRequirementDigest({
+          approvers: ['group:dba', 'user:carol'],
+          min_approvals: 1,
+        });
+        const again = await consume(req, id, { requirement: otherApprovers });
+        assert.equal(!again.ok && again.error.code, 'requirement_changed');
+        assert.ok((await consume(req, id)).ok, 'under the same requirement it is still usable');
+      });
+
+      void it('a create whose approvers do not match its requirement digest is refused (no forged approvers)', async () => {
+        const real = createRequest({ approvers: ['group:dba'] });
+        const forged = { ...real, approval: { ...real.approval, approvers: ['user:mallory'] } };
+        const reply = await ask(APPROVAL_SUBJECTS.create, forged);
+        assert.ok(!reply.ok);
+        assert.equal(reply.error.code, 'invalid_request');
+        assert.match(reply.error.message, /requirement/);
+        // Forged consistently (approvers and digest both changed), it is stored, but the real
+        // policy's requirement never matches it at consume.
+        const consistent = createRequest({ approvers: ['user:mallory'] });
+        const { approval_id: id } = await create(consistent);
+        const mallory = await h.issuer.mint({
+          sub: 'mallory',
+          claims: { [h.config.auth.rolesClaim]: ['approver'], groups: [] },
+        });
+        assert.equal((await act('approve', id, mallory)).status, 200);
+        const used = await consume(consistent, id, { requirement: real.requirement });
+        assert.equal(!used.ok && used.error.code, 'requirement_changed');
+      });
+
+      void it('a retry of a still-pending call reuses its request instead of creating another', async () => {
+        const req = createRequest();
+        const first = await create(req);
+        const second = await create(retryOf(req));
+        assert.equal(second.approval_id, first.approval_id);
+        const detail = await h.request('GET', `/v1/approvals/${first.approval_id}`, {
+          token: auditor,
+        });
+        assert.deepEqual(
+          (detail.body as { events: { type: string }[] }).events.map((e) => e.type),
+          ['requested'],
+        );
+        const stricter = createRequest({ subject: req.requester.subject, min: 2 });
+        const other = await create({ ...stricter, fingerprint: req.fingerprint });
+        assert.notEqual(
+          other.approval_id,
+          first.approval_id,
+          'another requirement is another request',
+        );
+        const denied = await act('deny', first.approval_id, dbaBob, { comment: 'no' });
+        assert.equal(denied.status, 200);
+        const after = await create(retryOf(req));
+        assert.notEqual(after.approval_id, first.approval_id, 'a decided request is not reused');
+        assert.equal(after.status, 'pending');
+      });
+
+      void it('a requester with 20 pending requests is refused too_many_pending; others are not', async () => {
+        const req = createRequest();
+        const subject = req.requester.subject;
+        const ids = new Set<string>();
+        for (let i = 0; i < 20; i++)
+          ids.add((await create(createRequest({ subject, path: `/customers/${i}` }))).approval_id);
+        assert.equal(ids.size, 20);
+        const over = await ask(APPROVAL_SUBJECTS.create, createRequest({ subject, path: '/x' }));
+        assert.ok(!over.ok);
+        assert.equal(over.error.code, 'too_many_pending');
+        const reused = await create(createRequest({ subject, path: '/customers/3' }));
+        assert.ok(ids.has(reused.approval_id), 'a retry of a pending call is still answered');
+        assert.ok((await ask(APPROVAL_SUBJECTS.create, createRequest())).ok, 'another requester');
+        const [oneId] = ids;
+        assert.equal((await act('deny', oneId, dbaBob, { comment: 'no' })).status, 200);
+        const freed = await ask(APPROVAL_SUBJECTS.create, createRequest({ subject, path: '/x' }));
+        assert.ok(freed.ok, 'a decided request frees a slot');
+      });
+
+      void it('approvers list and read only the requests that name them; auditors read all', async () => {
+        const forDba = (await create(createRequest({ approvers: ['group:dba'] }))).approval_id;
+        const forAlice = (await create(createRequest({ approvers: ['user:alice'] }))).approval_id;
+        const listed = async (token: string): Promise<string[]> => {
+          const ids: string[] = [];
+          let cursor: string | null = null;
+          do {
+            const q: string = `?limit=200${cursor ? `&cursor=${cursor}` : ''}`;
+            const page = await h.request('GET', `/v1/approvals${q}`, { token });
+            assert.equal(page.status, 200, page.text);
+            const body = page.body as {
+              items: { approval_id: string }[];
+              next_cursor: string | null;
+            };
+            ids.push(...body.items.map((i) => i.approval_id));
+            cursor = body.next_cursor;
+          } while (cursor);
+          return ids;
+        };
+        const alice = await listed(devAlice);
+        assert.ok(alice.includes(forAlice));
+        assert.ok(!alice.includes(forDba), 'not named: not listed');
+        const bob = await listed(dbaBob);
+        assert.ok(bob.includes(forDba));
+        assert.ok(!bob.includes(forAlice));
+        const all = await listed(auditor);
+        assert.ok(all.includes(forDba) && all.includes(forAlice));
+        const read = (id: string, token: string) =>
+          h.request('GET', `/v1/approvals/${id}`, { token });
+        assert.equal((await read(forDba, devAlice)).status, 404);
+        assert.equal((await read(forAlice, devAlice)).status, 200);
+        assert.equal((await read(forDba, dbaBob)).status, 200);
+        assert.equal((await read(forAlice, auditor)).status, 200);
       });
 
       void it('an approver outside the listed users and groups is refused; a role other than approver too', async () => {

@@ -34,9 +34,10 @@ describe('approver matching', () => {
     assert.equal(ApproverMatcher.mayApprove(['group:dba'], requester, self), 'self_approval');
   });
 
-  it('the same subject from another issuer is another identity', () => {
+  it('an approver with the requester’s subject under another issuer is refused as self-approval', () => {
     const other = { subject: 'svc-reports', issuer: 'https://other.example.com', groups: ['dba'] };
-    assert.equal(ApproverMatcher.mayApprove(['group:dba'], requester, other), null);
+    assert.equal(ApproverMatcher.mayApprove(['group:dba'], requester, other), 'self_approval');
+    assert.equal(ApproverMatcher.mayApprove(['group:dba'], requester, dba), null);
   });
 
   it('an approver outside the listed users and groups is refused', () => {

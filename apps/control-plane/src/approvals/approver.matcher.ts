@@ -10,11 +10,15 @@ export type ApproverRefusal = 'self_approval' | 'not_an_approver';
 
 /**
  * The approver rules, pure: `user:<sub>` names the approver token's subject, `group:<g>` a group
- * in its groups claim; the requester (same issuer and subject) never approves their own request,
- * even when an entry names them.
+ * in its groups claim. An approver whose subject is the requester's never approves the request,
+ * even when an entry names them and even under another issuer: a person and a machine sharing a
+ * `sub` across issuers is an operator error, refused rather than risked.
  */
 export class ApproverMatcher {
-  static matches(approvers: readonly string[], who: ApproverIdentity): boolean {
+  static matches(
+    approvers: readonly string[],
+    who: Pick<ApproverIdentity, 'subject' | 'groups'>,
+  ): boolean {
     return approvers.some((entry) => {
       const colon = entry.indexOf(':');
       const kind = entry.slice(0, colon);
@@ -25,11 +29,17 @@ export class ApproverMatcher {
     });
   }
 
-  static isRequester(
-    requester: { subject: string; issuer: string },
-    who: { subject: string; issuer: string },
-  ): boolean {
-    return requester.subject === who.subject && requester.issuer === who.issuer;
+  /**
+   * Every `approvers` entry that would name `who`: a request matches them exactly when its list
+   * holds one of these (the list query filters on it).
+   */
+  static entriesNaming(who: Pick<ApproverIdentity, 'subject' | 'groups'>): string[] {
+    return [`user:${who.subject}`, ...who.groups.map((g) => `group:${g}`)];
+  }
+
+  /** Subject equality alone, on purpose (see the class comment): the issuer cannot tell them apart. */
+  static isRequester(requester: { subject: string }, who: { subject: string }): boolean {
+    return requester.subject === who.subject;
   }
 
   /** Checks an approval (not a denial: see {@link mayDeny}). */

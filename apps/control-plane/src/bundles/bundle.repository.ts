@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { QueryFailedError, type DataSource } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import { TransactionRunner } from '../database/transaction.runner';
 import { BundleVersionEntity } from './bundle-version.entity';
 import { BundleActivationEntity } from './bundle-activation.entity';
@@ -53,62 +53,61 @@ export class BundleRepository {
   /**
    * Stores a new version as max(version)+1 of its bundle (creating the bundle on first upload).
    * A concurrent upload that took the same number makes the insert hit the primary key; the
-   * loser simply takes the next number.
+   * loser simply takes the next number. Each attempt is one transaction: on SQLite a plain write
+   * issued while another transaction is open would join it and could be rolled back with it,
+   * and on PostgreSQL the failed insert ends its transaction, so the retry starts a fresh one.
    */
   async insertVersion(v: NewBundleVersion): Promise<BundleVersionSummary> {
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(BundleEntity)
-      .values({
-        name: v.bundle,
-        activeVersion: null,
-        activatedAtMs: null,
-        activatedBy: null,
-        createdAtMs: v.createdAtMs,
-      })
-      .orIgnore()
-      .execute();
     for (let attempt = 0; ; attempt++) {
-      const version = (await this.latestVersion(v.bundle)) + 1;
-      const row: BundleVersionEntity = {
-        bundle: v.bundle,
-        version,
-        digest: v.digest,
-        dataDigest: v.dataDigest,
-        entrypoint: v.entrypoint,
-        modules: JSON.stringify(v.modules),
-        data: v.data.toString('utf8'),
-        wasm: v.wasm.toString('base64'),
-        wasmBytes: v.wasm.length,
-        createdBy: v.createdBy,
-        createdAtMs: v.createdAtMs,
-      };
       try {
-        await this.dataSource
-          .createQueryBuilder()
-          .insert()
-          .into(BundleVersionEntity)
-          .values(row)
-          .execute();
-        return {
-          bundle: row.bundle,
-          version: row.version,
-          digest: row.digest,
-          dataDigest: row.dataDigest,
-          entrypoint: row.entrypoint,
-          wasmBytes: row.wasmBytes,
-          createdBy: row.createdBy,
-          createdAtMs: row.createdAtMs,
-        };
+        return await this.transactions.run(async (tx) => {
+          await tx
+            .createQueryBuilder()
+            .insert()
+            .into(BundleEntity)
+            .values({
+              name: v.bundle,
+              activeVersion: null,
+              activatedAtMs: null,
+              activatedBy: null,
+              createdAtMs: v.createdAtMs,
+            })
+            .orIgnore()
+            .execute();
+          const version = (await this.latestVersion(tx, v.bundle)) + 1;
+          const row: BundleVersionEntity = {
+            bundle: v.bundle,
+            version,
+            digest: v.digest,
+            dataDigest: v.dataDigest,
+            entrypoint: v.entrypoint,
+            modules: JSON.stringify(v.modules),
+            data: v.data.toString('utf8'),
+            wasm: v.wasm.toString('base64'),
+            wasmBytes: v.wasm.length,
+            createdBy: v.createdBy,
+            createdAtMs: v.createdAtMs,
+          };
+          await tx.createQueryBuilder().insert().into(BundleVersionEntity).values(row).execute();
+          return {
+            bundle: row.bundle,
+            version: row.version,
+            digest: row.digest,
+            dataDigest: row.dataDigest,
+            entrypoint: row.entrypoint,
+            wasmBytes: row.wasmBytes,
+            createdBy: row.createdBy,
+            createdAtMs: row.createdAtMs,
+          };
+        });
       } catch (err) {
         if (!isUniqueViolation(err) || attempt >= MAX_VERSION_RACE_RETRIES) throw err;
       }
     }
   }
 
-  private async latestVersion(bundle: string): Promise<number> {
-    const row = await this.dataSource
+  private async latestVersion(tx: EntityManager, bundle: string): Promise<number> {
+    const row = await tx
       .getRepository(BundleVersionEntity)
       .createQueryBuilder('v')
       .select('MAX(v.version)', 'max')

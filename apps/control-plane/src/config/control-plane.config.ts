@@ -64,6 +64,8 @@ export interface ControlPlaneConfig {
 export interface ApprovalsConfig {
   /** APPROVAL_SWEEP_INTERVAL_MS: how often pending requests past their expiry are marked expired. */
   sweepIntervalMs: number;
+  /** APPROVAL_MAX_PENDING_PER_REQUESTER: pending requests one requester (issuer and subject) may have at once. */
+  maxPendingPerRequester: number;
   /** The webhook notified on every request and resolution; null when APPROVAL_WEBHOOK_URL is unset. */
   webhook: ApprovalWebhookConfig | null;
 }
@@ -152,6 +154,10 @@ export function loadControlPlaneConfig(
     },
     approvals: {
       sweepIntervalMs: r.int('APPROVAL_SWEEP_INTERVAL_MS', 5000, { min: 100, max: 600_000 }),
+      maxPendingPerRequester: r.int('APPROVAL_MAX_PENDING_PER_REQUESTER', 20, {
+        min: 1,
+        max: 10_000,
+      }),
       webhook: approvalWebhook(r),
     },
   };

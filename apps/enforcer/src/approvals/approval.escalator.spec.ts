@@ -1,12 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type {
-  ApprovalConsumeRequest,
-  ApprovalCreateRequest,
-  ApprovalReply,
-  ApprovalState,
+import {
+  approvalRequirementDigest,
+  type ApprovalConsumeRequest,
+  type ApprovalCreateRequest,
+  type ApprovalReply,
+  type ApprovalState,
 } from '@portcullis/contracts';
-import { Masker } from '@portcullis/masking';
+import { Masker, parseMaskObligation } from '@portcullis/masking';
 import { Logger } from '@portcullis/platform';
 import type { Decision } from '../pipeline/decision.types';
 import { ApprovalUnavailableError, type ApprovalClient } from './approval.client';
@@ -115,6 +116,53 @@ describe('approval escalation (enforcer side)', () => {
     const client = new ScriptedClient({});
     await escalator(client).escalate(escalation());
     assert.ok(!JSON.stringify(client.created[0].request.body).includes('4111 1111 1111 1111'));
+  });
+
+  it('the body approvers see is masked by every detector even when the decision names only field paths', async () => {
+    const spec = parseMaskObligation({ fields: ['$.note'] });
+    assert.ok(spec.ok);
+    const req = escalation({
+      request: {
+        method: 'DELETE',
+        path: '/customers/7',
+        query: null,
+        body: { card: '4111 1111 1111 1111', email: 'ann@example.com', note: 'internal' },
+      },
+    });
+    (req.decision.obligations as { mask: unknown }).mask = spec.spec;
+    const client = new ScriptedClient({});
+    await escalator(client).escalate(req);
+    const shown = JSON.stringify(client.created[0].request.body);
+    assert.ok(!shown.includes('4111 1111 1111 1111'), shown);
+    assert.ok(!shown.includes('ann@example.com'), shown);
+    assert.ok(!shown.includes('internal'), 'the decision’s field path still applies');
+  });
+
+  it('create and consume carry the requirement digest of this decision; consume names the issuer', async () => {
+    const client = new ScriptedClient({});
+    const req = escalation();
+    await escalator(client).escalate(req);
+    await escalator(client).escalate({ ...req, presentedId: ID });
+    const digest = approvalRequirementDigest(req.approval);
+    assert.equal(client.created[0].requirement, digest);
+    assert.equal(client.consumed[0].requirement, digest);
+    assert.equal(client.consumed[0].issuer, 'http://iss');
+    const tightened = { ...req.approval, min_approvals: 2 };
+    await escalator(client).escalate({ ...req, approval: tightened, presentedId: ID });
+    assert.notEqual(client.consumed[1].requirement, digest, 'a tightened policy sends another');
+  });
+
+  it('refusals without a special case (requirement_changed, too_many_pending) stay refusals', async () => {
+    for (const code of ['requirement_changed', 'too_many_pending'] as const) {
+      const client = new ScriptedClient({
+        create: () => ({ ok: false, error: { code, message: code } }),
+        consume: () => ({ ok: false, error: { code, message: code } }),
+      });
+      const created = await escalator(client).escalate(escalation());
+      assert.equal(created.kind === 'refused' ? created.code : created.kind, code);
+      const used = await escalator(client).escalate(escalation({ presentedId: ID }));
+      assert.equal(used.kind === 'refused' ? used.code : used.kind, code);
+    }
   });
 
   it('a held call proceeds once the approval arrives, consuming it for this call', async () => {

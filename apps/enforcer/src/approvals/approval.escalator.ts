@@ -1,12 +1,13 @@
 import {
   APPROVAL_CREATE_SCHEMA,
+  approvalRequirementDigest,
   isApprovalId,
   type ApprovalErrorCode,
   type ApprovalObligation,
   type ApprovalReply,
   type ApprovalState,
 } from '@portcullis/contracts';
-import { DETECTORS, parseMaskObligation, type Masker, type MaskSpec } from '@portcullis/masking';
+import { DETECTORS, type Masker, type MaskSpec } from '@portcullis/masking';
 import type { Logger } from '@portcullis/platform';
 import type { Decision } from '../pipeline/decision.types';
 import { ApprovalUnavailableError, type ApprovalClient } from './approval.client';
@@ -39,20 +40,30 @@ export type Escalation =
 /**
  * The enforcer's half of just-in-time approval, protocol-agnostic: create (or look up) the
  * approval request, optionally hold the call until a human decides, and consume a granted
- * approval atomically for exactly this call. Fails closed: any doubt is `unavailable`.
+ * approval atomically for exactly this call. Both carry the requirement digest of this call's
+ * own decision, so an approval granted under another requirement is never used. Fails closed:
+ * any doubt is `unavailable`; refusals the control plane names (including codes this enforcer
+ * has no special case for) are `refused`.
  */
 export class ApprovalEscalator {
-  private readonly defaultMask: MaskSpec;
-
   constructor(
     private readonly client: ApprovalClient,
     private readonly masker: Masker,
     private readonly enforcerId: string,
     private readonly logger: Logger,
-  ) {
-    const spec = parseMaskObligation({ detectors: [...DETECTORS] });
-    if (!spec.ok) throw new Error(spec.message);
-    this.defaultMask = spec.spec;
+  ) {}
+
+  /**
+   * What approvers are shown: the decision's field paths and strategy, plus every detector.
+   * A decision's mask is written for the caller's response, not for a request body seen by
+   * people outside the call, so detectors always run on top of whatever it names.
+   */
+  static approverMask(decisionMask: MaskSpec | null): MaskSpec {
+    return Object.freeze({
+      fields: decisionMask?.fields ?? Object.freeze([]),
+      detectors: Object.freeze([...DETECTORS]),
+      strategy: decisionMask?.strategy ?? 'redact',
+    });
   }
 
   async escalate(req: EscalationRequest): Promise<Escalation> {
@@ -78,16 +89,16 @@ export class ApprovalEscalator {
       enforcer_id: this.enforcerId,
       requester: { subject: identity.subject, issuer: identity.issuer },
       connection: req.connection,
-      // Approvers see the body masked as the decision says, or by every detector when it says nothing.
       request: {
         ...req.request,
         body: this.masker.maskJson(
           req.request.body,
-          req.decision.obligations.mask ?? this.defaultMask,
+          ApprovalEscalator.approverMask(req.decision.obligations.mask),
         ).value,
       },
       fingerprint: req.fingerprint,
       approval: req.approval,
+      requirement: approvalRequirementDigest(req.approval),
       bundle: { name: req.decision.bundle.name, version: req.decision.bundle.version },
     });
     if (!created.ok) return failed(created, null);
@@ -118,12 +129,14 @@ export class ApprovalEscalator {
         message: 'Portcullis-Approval must be an approval id (a UUID)',
       };
     }
-    const subject = req.decision.input?.identity?.subject;
-    if (subject === undefined) throw new Error('an escalated decision always has an identity');
+    const identity = req.decision.input?.identity;
+    if (!identity) throw new Error('an escalated decision always has an identity');
     const consumed = await this.client.consume({
       approval_id: approvalId,
-      subject,
+      subject: identity.subject,
+      issuer: identity.issuer,
       fingerprint: req.fingerprint,
+      requirement: approvalRequirementDigest(req.approval),
       decision_id: req.decision.meta.decisionId,
       enforcer_id: this.enforcerId,
     });
