@@ -26,12 +26,25 @@ _export_path if input.request.path == "/customers/export"
 
 # One customer: exactly one non-empty segment after /customers/ ("/customers/" is not one, and
 # "export" names the export, not a customer).
+# Split once, compared without regular expressions: the WASM runtime compiles a regex on every
+# evaluation, and these rules run on every call.
+_segments := split(input.request.path, "/")
+
 _customer_path if {
-	regex.match(`^/customers/[^/]+$`, input.request.path)
+	count(_segments) == 3
+	_segments[0] == ""
+	_segments[1] == "customers"
+	_segments[2] != ""
 	not _export_path
 }
 
-_notes_path if regex.match(`^/customers/[^/]+/notes$`, input.request.path)
+_notes_path if {
+	count(_segments) == 4
+	_segments[0] == ""
+	_segments[1] == "customers"
+	_segments[2] != ""
+	_segments[3] == "notes"
+}
 
 _deletes_one_customer if {
 	input.request.method == "DELETE"

@@ -31,40 +31,57 @@ export const REDACTED = '[REDACTED]';
  * redacts credential query parameters in every `query` object anywhere in the event's input, and
  * in the recorded query string (`request.query`).
  * Enforcers call it before publishing and the control plane again before storing, because the log
- * outlives any one enforcer version. Returns a copy; the event passed in is untouched.
+ * outlives any one enforcer version. Never mutates the event passed in; returns it as is when
+ * nothing needs scrubbing.
  */
 export function scrubDecisionEvent(event: DecisionEvent): DecisionEvent {
   const query = event.request.query;
-  const request =
-    query === undefined || query === null || query === ''
-      ? event.request
-      : { ...event.request, query: redactQueryString(query) };
-  if (event.input === null) return request === event.request ? event : { ...event, request };
-  return { ...event, request, input: scrubObject(event.input) };
+  const redacted = typeof query === 'string' && query !== '' ? redactQueryString(query) : query;
+  const request = redacted === query ? event.request : { ...event.request, query: redacted };
+  const input = event.input === null ? null : scrubObject(event.input);
+  if (request === event.request && input === event.input) return event;
+  return { ...event, request, input };
 }
 
+/**
+ * Copy-on-write: returns `value` itself when nothing under it needs scrubbing (the common case,
+ * every call), and a copy with only the changed branches rebuilt otherwise.
+ */
 function scrubObject(value: JsonObject): JsonObject {
-  const out: JsonObject = {};
+  let out: JsonObject | null = null;
   for (const [key, v] of Object.entries(value)) {
+    let next: unknown;
     if (key === 'headers' && isObject(v)) {
-      const headers: JsonObject = {};
-      for (const [name, hv] of Object.entries(v)) {
-        if (!CREDENTIAL_HEADERS.has(name.toLowerCase())) headers[name] = hv;
+      next = v;
+      for (const name of Object.keys(v)) {
+        if (CREDENTIAL_HEADERS.has(name.toLowerCase())) {
+          const headers: JsonObject = {};
+          for (const [n, hv] of Object.entries(v)) {
+            if (!CREDENTIAL_HEADERS.has(n.toLowerCase())) headers[n] = hv;
+          }
+          next = headers;
+          break;
+        }
       }
-      out[key] = headers;
     } else if (key === 'query' && isObject(v)) {
-      const query: JsonObject = {};
+      let query: JsonObject | null = null;
       for (const [name, qv] of Object.entries(v)) {
-        query[name] = CREDENTIAL_QUERY_PARAMS.has(name.toLowerCase())
+        const scrubbed = CREDENTIAL_QUERY_PARAMS.has(name.toLowerCase())
           ? redactValues(qv)
           : scrubValue(qv);
+        if (scrubbed !== qv) query ??= { ...v };
+        if (query) query[name] = scrubbed;
       }
-      out[key] = query;
+      next = query ?? v;
     } else {
-      out[key] = scrubValue(v);
+      next = scrubValue(v);
+    }
+    if (next !== v) {
+      out ??= { ...value };
+      out[key] = next;
     }
   }
-  return out;
+  return out ?? value;
 }
 
 function redactValues(value: unknown): unknown {
@@ -73,7 +90,17 @@ function redactValues(value: unknown): unknown {
 
 function scrubValue(value: unknown): unknown {
   if (isObject(value)) return scrubObject(value);
-  if (Array.isArray(value)) return (value as unknown[]).map(scrubValue);
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const next = scrubValue(value[i]);
+      if (next !== value[i]) {
+        out ??= [...(value as unknown[])];
+        out[i] = next;
+      }
+    }
+    return out ?? value;
+  }
   return value;
 }
 

@@ -114,4 +114,16 @@ describe('credential scrub of recorded decisions', () => {
       'Bearer abc',
     );
   });
+
+  it('an event with nothing to scrub is passed on as is, not copied', () => {
+    const e = event({
+      input: { request: { headers: { accept: '*/*' }, query: { page: ['2'] }, body: { a: [1] } } },
+    });
+    assert.equal(scrubDecisionEvent(e), e);
+  });
+
+  it('the recorded query string has its credential parameters redacted', () => {
+    const e = event({ request: { method: 'GET', path: '/x', query: 'a=1&Access%5Ftoken=abc' } });
+    assert.equal(scrubDecisionEvent(e).request.query, `a=1&Access%5Ftoken=${REDACTED}`);
+  });
 });

@@ -55,4 +55,16 @@ describe('JetStream topology', () => {
     const topo = await ensureJetStreamTopology(nc, DEFAULT_TOPOLOGY, 'client');
     assert.equal((await topo.bundles.get('probe'))?.string(), 'x');
   });
+
+  it('the owner lifts every stream past the server default of 1000 consumers', async () => {
+    await ensureJetStreamTopology(nc, DEFAULT_TOPOLOGY, 'owner');
+    const jsm = await jetstreamManager(nc);
+    const limits: Record<string, number> = {};
+    for await (const info of jsm.streams.list())
+      limits[info.config.name] = info.config.max_consumers;
+    assert.ok(Object.keys(limits).length >= 6, JSON.stringify(limits));
+    for (const [name, max] of Object.entries(limits)) {
+      assert.equal(max, DEFAULT_TOPOLOGY.maxConsumersPerStream, name);
+    }
+  });
 });

@@ -14,12 +14,20 @@ export interface JetStreamTopologyOptions {
   decisionMaxAgeMs: number;
   /** Window within which a re-published decision (same Nats-Msg-Id) is dropped by the server. */
   duplicateWindowMs: number;
+  /**
+   * Consumers one stream may have. nats-server 2.15 caps a stream that sets no limit at 1000,
+   * and every enforcer holds watchers on the KV buckets and short-lived consumers on the object
+   * store while it fetches a bundle: a fleet of enforcers (or a burst of activations) would hit
+   * that. The owner sets this on every stream it owns.
+   */
+  maxConsumersPerStream: number;
 }
 
 export const DEFAULT_TOPOLOGY: JetStreamTopologyOptions = {
   replicas: 1,
   decisionMaxAgeMs: 7 * 24 * 3600 * 1000,
   duplicateWindowMs: 2 * 60 * 1000,
+  maxConsumersPerStream: 100_000,
 };
 
 /**
@@ -64,6 +72,7 @@ export async function ensureJetStreamTopology(
     num_replicas: opts.replicas,
     max_age: nanos(opts.decisionMaxAgeMs),
     duplicate_window: nanos(opts.duplicateWindowMs),
+    max_consumers: opts.maxConsumersPerStream,
   };
   const streamExists = async (name: string): Promise<boolean> => {
     try {
@@ -110,6 +119,23 @@ export async function ensureJetStreamTopology(
     role === 'client' && (await streamExists(`OBJ_${NATS_NAMES.bundleArtifactsStore}`))
       ? await objm.open(NATS_NAMES.bundleArtifactsStore)
       : await objm.create(NATS_NAMES.bundleArtifactsStore, { replicas: opts.replicas });
+  if (role === 'owner') {
+    // KV buckets and the object store take no consumer limit at creation: raise it on their streams.
+    for (const name of [
+      `KV_${NATS_NAMES.bundlePointersBucket}`,
+      `KV_${NATS_NAMES.enforcerStatusBucket}`,
+      `KV_${CONNECTION_NATS_NAMES.connectionsBucket}`,
+      `KV_${CONNECTION_NATS_NAMES.enforcerKeysBucket}`,
+      `OBJ_${NATS_NAMES.bundleArtifactsStore}`,
+    ]) {
+      const info = await jsm.streams.info(name);
+      if (info.config.max_consumers !== opts.maxConsumersPerStream) {
+        // Editable since nats-server 2.12; the client's update type predates that.
+        const raised = { ...info.config, max_consumers: opts.maxConsumersPerStream };
+        await jsm.streams.update(name, raised);
+      }
+    }
+  }
   return { bundles, artifacts, enforcers, connections, enforcerKeys };
 }
 

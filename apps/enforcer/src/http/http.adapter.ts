@@ -294,7 +294,9 @@ export class HttpAdapter implements Component {
     let body: Buffer | null = null;
     if (identity.ok && upstream) {
       if (expectsContinue) res.writeContinue();
-      const read = await this.readBody(req);
+      // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3):
+      // nothing to wait for.
+      const read = expectsContinue || hasBodyFraming(req) ? await this.readBody(req) : NO_BODY;
       if (read === 'too_large') {
         return this.refuse(
           res,
@@ -877,6 +879,8 @@ function hasBodyFraming(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
 }
+
+const NO_BODY = Buffer.alloc(0);
 
 class UpstreamTimeout extends Error {
   constructor() {

@@ -57,6 +57,8 @@ export class BundleWatcher implements Component, PolicySource {
   private readonly swapListeners: ((p: ActivePolicy) => void)[] = [];
   /** Newest pointer seen and not yet applied; only the newest is ever loaded (latest wins). */
   private pending: { entry: KvWatchEntry; artifacts: ObjectStore } | null = null;
+  /** Recently loaded policies by version and digests, most recent last. */
+  private readonly loaded = new Map<string, ActivePolicy['policy']>();
   private applying = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = 1000;
@@ -290,6 +292,15 @@ export class BundleWatcher implements Component, PolicySource {
     pointer: BundlePointer,
     artifacts: ObjectStore,
   ): Promise<ActivePolicy> {
+    const key = `${pointer.version}:${pointer.digest}:${pointer.data_digest}`;
+    const cached = this.loaded.get(key);
+    if (cached) {
+      // A rollback (or a flip between two versions) needs no fetch: the artifacts are immutable
+      // per version and digest, so the policy loaded from them before is the same policy.
+      this.loaded.delete(key);
+      this.loaded.set(key, cached);
+      return this.activeFrom(pointer, cached);
+    }
     const names = bundleArtifactNames(pointer.bundle, pointer.version);
     const [wasm, data] = await Promise.all([
       artifacts.getBlob(names.wasm),
@@ -306,6 +317,16 @@ export class BundleWatcher implements Component, PolicySource {
       throw new Error(`${names.data} is not JSON: ${errorMessage(err)}`);
     }
     const policy = await this.load(wasm, parsed);
+    this.loaded.set(key, policy);
+    while (this.loaded.size > LOADED_VERSIONS_KEPT) {
+      const oldest = this.loaded.keys().next().value;
+      if (oldest === undefined) break;
+      this.loaded.delete(oldest);
+    }
+    return this.activeFrom(pointer, policy);
+  }
+
+  private activeFrom(pointer: BundlePointer, policy: ActivePolicy['policy']): ActivePolicy {
     return {
       bundle: pointer.bundle,
       version: pointer.version,
@@ -327,6 +348,9 @@ export class BundleWatcher implements Component, PolicySource {
 }
 
 class WrongBundleError extends Error {}
+
+/** Loaded versions kept for instant rollback (each is one WASM instance, a few MiB). */
+const LOADED_VERSIONS_KEPT = 4;
 
 /** How often a running watch checks that its bucket still exists (see run()). */
 const BUCKET_CHECK_MS = 2000;
