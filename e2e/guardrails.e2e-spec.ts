@@ -165,6 +165,35 @@ describe('guardrails in the data path (example policy, injected credentials, mas
       assert.ok(!JSON.stringify(seen.headers).includes('caller-forged-key'));
       assert.equal(seen.headers.authorization, undefined, 'the old bearer is gone too');
     });
+
+    it('a connection whose allow-list names only another enforcer is 503 connection_unavailable here', async () => {
+      const limited = await stack.api('PATCH', '/v1/connections/vault', {
+        enforcers: ['some-other-enforcer'],
+      });
+      assert.equal(limited.status, 200, limited.text);
+      const before = recorder.seen.length;
+      const res = await until(
+        'GET',
+        '/vault/limited',
+        { token: admin },
+        (r) => r.status === 503,
+        'the credential to be withdrawn from this enforcer',
+      );
+      assert.equal((res.body as { error: { code: string } }).error.code, 'connection_unavailable');
+      assert.equal(recorder.seen.length, before, 'nothing went upstream without the credential');
+      // Listing this enforcer again restores the credential: the allow-list was the cause.
+      const relisted = await stack.api('PATCH', '/v1/connections/vault', {
+        enforcers: [stack.enforcer.id],
+      });
+      assert.equal(relisted.status, 200, relisted.text);
+      await until(
+        'GET',
+        '/vault/relisted',
+        { token: admin },
+        (r) => r.status === 200 && lastSeen().headers['x-api-key'] === secrets.apiKey,
+        'the credential to be sealed to this enforcer again',
+      );
+    });
   });
 
   describe('request guards of the example policy', () => {

@@ -9,6 +9,10 @@ import {
   parseConnectionRecord,
   parseConnectionSecret,
   parseEnforcerKey,
+  readSealBinding,
+  sealBindingMismatch,
+  sealBindingOf,
+  sealBindingOfJwe,
   servesConnection,
 } from './connections';
 import { ContractViolation } from './validation';
@@ -137,20 +141,81 @@ describe('connection contracts', () => {
     const ok = parseConnectionSecret({
       schema: CONNECTION_SECRET_SCHEMA,
       connection: 'crm',
+      url: 'https://crm.internal/api',
       rotated_at: '2026-01-01T00:00:00Z',
       credential: { type: 'header', name: 'X-Api-Key', value: 'v' },
     });
     assert.deepEqual(ok.credential, { type: 'header', name: 'X-Api-Key', value: 'v' });
+    assert.equal(ok.url, 'https://crm.internal/api');
+    rejects(
+      () =>
+        parseConnectionSecret({
+          schema: CONNECTION_SECRET_SCHEMA,
+          connection: 'crm',
+          url: 'https://crm.internal/api',
+          rotated_at: '2026-01-01T00:00:00Z',
+          credential: { type: 'header', name: 'Host', value: 'v' },
+        }),
+      'credential.name',
+    );
+  });
+  it('a decrypted secret without the URL it is for (sealed before bindings) is refused', () =>
     rejects(
       () =>
         parseConnectionSecret({
           schema: CONNECTION_SECRET_SCHEMA,
           connection: 'crm',
           rotated_at: '2026-01-01T00:00:00Z',
-          credential: { type: 'header', name: 'Host', value: 'v' },
+          credential: { type: 'bearer', token: 't' },
         }),
-      'credential.name',
+      'url',
+    ));
+
+  it('the seal binding of a record is its name, URL, credential type and header name', () => {
+    assert.deepEqual(sealBindingOf(parseConnectionRecord(record())), {
+      connection: 'crm',
+      url: 'https://crm.internal/api',
+      credential_type: 'bearer',
+      header_name: null,
+    });
+    assert.equal(sealBindingOf(parseConnectionRecord(record({ credentials: null }))), null);
+  });
+  it('a binding is read from a protected header; absent or malformed is null', () => {
+    const binding = {
+      connection: 'crm',
+      url: 'https://crm.internal/api',
+      credential_type: 'header',
+      header_name: 'X-Api-Key',
+    };
+    assert.deepEqual(readSealBinding({ enc: 'A256GCM', portcullis_binding: binding }), binding);
+    assert.equal(readSealBinding({ enc: 'A256GCM' }), null);
+    assert.equal(
+      readSealBinding({ portcullis_binding: { ...binding, credential_type: 'oauth' } }),
+      null,
     );
+    assert.equal(readSealBinding({ portcullis_binding: { ...binding, url: 7 } }), null);
+    const protectedHeader = Buffer.from(
+      JSON.stringify({ enc: 'A256GCM', portcullis_binding: binding }),
+    ).toString('base64url');
+    const parsed = parseConnectionRecord(record()).credentials!.jwe!;
+    assert.deepEqual(sealBindingOfJwe({ ...parsed, protected: protectedHeader }), binding);
+    assert.equal(sealBindingOfJwe({ ...parsed, protected: 'not-json' }), null);
+  });
+  it('a binding mismatch names the field, never the values', () => {
+    const b = {
+      connection: 'crm',
+      url: 'https://crm.internal/',
+      credential_type: 'header',
+      header_name: 'X-Api-Key',
+    } as const;
+    assert.equal(sealBindingMismatch(b, { ...b }), null);
+    assert.equal(sealBindingMismatch(b, { ...b, connection: 'erp' }), 'connection');
+    assert.equal(sealBindingMismatch(b, { ...b, url: 'https://evil/' }), 'url');
+    assert.equal(
+      sealBindingMismatch(b, { ...b, credential_type: 'bearer', header_name: null }),
+      'credential type',
+    );
+    assert.equal(sealBindingMismatch(b, { ...b, header_name: 'X-Other' }), 'header name');
   });
 
   it('hop-by-hop, framing and enforcer headers cannot carry a credential; API-key headers can', () => {

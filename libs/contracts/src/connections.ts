@@ -213,8 +213,11 @@ export interface ConnectionJweRecipient {
 
 /**
  * A JWE in General JSON serialization (RFC 7516 §7.2.1): one ciphertext, one recipient per
- * enforcer key it is sealed to. Its `aad` is the base64url of the connection name, so a sealed
- * secret moved to another connection's entry fails to decrypt.
+ * enforcer key it is sealed to. Its `aad` is the base64url of the connection name, and its
+ * protected header carries the {@link ConnectionSealBinding} under
+ * {@link CONNECTION_SEAL_BINDING_PARAM}; both are authenticated with the ciphertext, so a sealed
+ * secret moved to another connection's entry, or to an entry with another URL, credential type or
+ * header name, is refused.
  */
 export interface ConnectionJwe {
   protected: string;
@@ -349,12 +352,17 @@ function parseLabels(r: Reader, contract: string): Record<string, string> {
 export const CONNECTION_SECRET_SCHEMA = 'portcullis.connection-secret/v1';
 
 /**
- * The plaintext inside a {@link ConnectionJwe}. It names its connection and rotation time again,
- * so a decrypted secret that does not match the record around it is refused.
+ * The plaintext inside a {@link ConnectionJwe}. It names its connection, the URL the credential is
+ * for and its rotation time again (the credential itself carries its type and header name), so a
+ * decrypted secret that does not match the record around it is refused.
+ *
+ * `url` was added within v1: readers of the previous release ignore it, readers of this release
+ * require it (a secret sealed without it is re-sealed by the control plane's reconciler).
  */
 export interface ConnectionSecret {
   schema: typeof CONNECTION_SECRET_SCHEMA;
   connection: string;
+  url: string;
   rotated_at: string;
   credential: ConnectionCredential;
 }
@@ -365,7 +373,97 @@ export function parseConnectionSecret(value: unknown): ConnectionSecret {
   return {
     schema: CONNECTION_SECRET_SCHEMA,
     connection: r.string('connection', { pattern: NAME_PATTERN }),
+    url: r.string('url', { max: 2048 }),
     rotated_at: r.timestamp('rotated_at'),
     credential: parseConnectionCredential(r.raw('credential'), 'ConnectionSecret', 'credential.'),
   };
+}
+
+/** Protected-header parameter of a {@link ConnectionJwe} that holds its {@link ConnectionSealBinding}. */
+export const CONNECTION_SEAL_BINDING_PARAM = 'portcullis_binding';
+
+/**
+ * The clear fields of a connection record a sealed secret belongs to: its connection, base URL,
+ * credential type and (type `header`) header name. The control plane writes it into the JWE's
+ * protected header (authenticated with the ciphertext); an enforcer opens a secret only when it
+ * equals the binding of the record the secret came with, so a secret pasted onto a record that
+ * would send it elsewhere, or in another header, is refused.
+ */
+export interface ConnectionSealBinding {
+  connection: string;
+  url: string;
+  credential_type: CredentialType;
+  header_name: string | null;
+}
+
+/** The binding a secret sealed for `record` must carry; null when the record has no credential. */
+export function sealBindingOf(
+  record: Pick<ConnectionRecord, 'name' | 'url' | 'credentials'>,
+): ConnectionSealBinding | null {
+  if (record.credentials === null) return null;
+  return {
+    connection: record.name,
+    url: record.url,
+    credential_type: record.credentials.type,
+    header_name: record.credentials.type === 'header' ? record.credentials.header_name : null,
+  };
+}
+
+/** The binding a sealed {@link ConnectionSecret} is for, from the plaintext itself. */
+export function sealBindingOfSecret(secret: ConnectionSecret): ConnectionSealBinding {
+  return {
+    connection: secret.connection,
+    url: secret.url,
+    credential_type: secret.credential.type,
+    header_name: secret.credential.type === 'header' ? secret.credential.name : null,
+  };
+}
+
+/**
+ * The binding in a JWE protected header (the decoded JSON object), or null when it is absent or
+ * malformed: sealed by a control plane that did not bind, or tampered with.
+ */
+export function readSealBinding(protectedHeader: unknown): ConnectionSealBinding | null {
+  if (!isObject(protectedHeader)) return null;
+  const b = protectedHeader[CONNECTION_SEAL_BINDING_PARAM];
+  if (!isObject(b)) return null;
+  const { connection, url, credential_type: type, header_name: header } = b;
+  if (
+    typeof connection !== 'string' ||
+    typeof url !== 'string' ||
+    typeof type !== 'string' ||
+    !(CREDENTIAL_TYPES as readonly string[]).includes(type) ||
+    (header !== null && typeof header !== 'string')
+  )
+    return null;
+  return {
+    connection,
+    url,
+    credential_type: type as CredentialType,
+    header_name: header,
+  };
+}
+
+/** The binding in a {@link ConnectionJwe}'s protected header (not authenticated until decrypted). */
+export function sealBindingOfJwe(jwe: ConnectionJwe): ConnectionSealBinding | null {
+  try {
+    return readSealBinding(JSON.parse(Buffer.from(jwe.protected, 'base64url').toString('utf8')));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Which bound field differs (`connection`, `url`, `credential type`, `header name`), or null when
+ * `bound` is `expected`. Names fields only, never values, so it can be logged.
+ */
+export function sealBindingMismatch(
+  bound: ConnectionSealBinding,
+  expected: ConnectionSealBinding,
+): string | null {
+  if (bound.connection !== expected.connection) return 'connection';
+  if (bound.url !== expected.url) return 'url';
+  if (bound.credential_type !== expected.credential_type) return 'credential type';
+  if (bound.header_name !== expected.header_name) return 'header name';
+  return null;
 }

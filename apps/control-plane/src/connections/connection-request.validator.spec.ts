@@ -100,6 +100,37 @@ describe('connection request validation', () => {
       { ...valid, credentials: { type: 'header', name: 'X Api', value: SECRET } },
       /^credentials\.name must be an HTTP header name/,
     ],
+    [
+      'enforcers that are not an array',
+      { ...valid, enforcers: 'crm-eu-1' },
+      /^enforcers must be an array of enforcer ids or \["\*"\]/,
+    ],
+    [
+      'enforcers holding a non-string',
+      { ...valid, enforcers: ['crm-eu-1', 7] },
+      /^enforcers must be an array/,
+    ],
+    ['enforcers null', { ...valid, enforcers: null }, /^enforcers must be an array/],
+    [
+      'an enforcer id outside the pattern',
+      { ...valid, enforcers: ['crm-eu-1', 'CRM EU'] },
+      /^enforcers\[1\] must be "\*" or an enforcer id matching/,
+    ],
+    [
+      '"*" beside enforcer ids',
+      { ...valid, enforcers: ['crm-eu-1', '*'] },
+      /^enforcers\[1\] must not be "\*" unless "\*" is the only entry/,
+    ],
+    [
+      'a repeated enforcer id',
+      { ...valid, enforcers: ['a', 'b', 'a'] },
+      /^enforcers\[2\] repeats "a"/,
+    ],
+    [
+      'more than 256 enforcers',
+      { ...valid, enforcers: Array.from({ length: 257 }, (_, i) => `e${i}`) },
+      /^enforcers must have at most 256 entries/,
+    ],
   ];
   for (const [what, body, message] of bad)
     it(`${what} is a 400 naming the field`, () => refuses(() => V.create(body), message));
@@ -109,6 +140,19 @@ describe('connection request validation', () => {
     refuses(() => V.patch({ type: 'http' }), /^type cannot be changed/);
   });
   it('an empty patch is refused', () => refuses(() => V.patch({}), /at least one of/));
+  it('enforcers are optional on create (the default applies later) and kept as given', () => {
+    assert.equal('enforcers' in V.create(valid), false);
+    assert.deepEqual(V.create({ ...valid, enforcers: ['*'] }).enforcers, ['*']);
+    assert.deepEqual(V.create({ ...valid, enforcers: [] }).enforcers, []);
+    assert.deepEqual(V.create({ ...valid, enforcers: ['crm-eu-1', 'crm-eu-2'] }).enforcers, [
+      'crm-eu-1',
+      'crm-eu-2',
+    ]);
+  });
+  it('a patch may change only the enforcers, and validates them like a create', () => {
+    assert.deepEqual(V.patch({ enforcers: ['crm-eu-1'] }), { enforcers: ['crm-eu-1'] });
+    refuses(() => V.patch({ enforcers: ['*', '*'] }), /^enforcers\[0\] must not be "\*"/);
+  });
   it('a patch with credentials null removes them; absent keeps them', () => {
     assert.deepEqual(V.patch({ credentials: null }), { credentials: null });
     assert.deepEqual(V.patch({ labels: { a: 'b' } }), { labels: { a: 'b' } });

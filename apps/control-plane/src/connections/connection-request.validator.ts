@@ -7,6 +7,7 @@ import {
   type ConnectionCredential,
 } from '@portcullis/contracts';
 import { InvalidRequestError } from '../errors/domain.error';
+import { enforcerAllowListProblem } from './connection-enforcers.allow-list';
 
 /** A connection to create, validated. */
 export interface CreateConnectionInput {
@@ -15,6 +16,8 @@ export interface CreateConnectionInput {
   url: string;
   labels: Record<string, string>;
   credentials: ConnectionCredential | null;
+  /** The enforcer allow-list; undefined: the configured default (CONNECTION_DEFAULT_ENFORCERS). */
+  enforcers?: string[];
 }
 
 /** A change to a connection: absent fields stay; `credentials: null` removes them, an object rotates. */
@@ -22,14 +25,15 @@ export interface PatchConnectionInput {
   url?: string;
   labels?: Record<string, string>;
   credentials?: ConnectionCredential | null;
+  enforcers?: string[];
 }
 
 const MAX_URL_LENGTH = 2048;
 const MAX_LABELS = 64;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
 const MAX_LABEL_VALUE = 256;
-const CREATE_FIELDS = new Set(['name', 'type', 'url', 'labels', 'credentials']);
-const PATCH_FIELDS = new Set(['url', 'labels', 'credentials']);
+const CREATE_FIELDS = new Set(['name', 'type', 'url', 'labels', 'credentials', 'enforcers']);
+const PATCH_FIELDS = new Set(['url', 'labels', 'credentials', 'enforcers']);
 const CREDENTIAL_FIELDS: Record<string, ReadonlySet<string>> = {
   bearer: new Set(['type', 'token']),
   basic: new Set(['type', 'username', 'password']),
@@ -50,7 +54,7 @@ export class ConnectionRequestValidator {
   static create(body: unknown): CreateConnectionInput {
     const b = ConnectionRequestValidator.object(body, CREATE_FIELDS);
     if (b.type !== 'http') throw new InvalidRequestError('type must be "http"');
-    return {
+    const out: CreateConnectionInput = {
       name: ConnectionRequestValidator.connectionName(b.name),
       type: 'http',
       url: ConnectionRequestValidator.url(b.url),
@@ -60,6 +64,9 @@ export class ConnectionRequestValidator {
           ? null
           : ConnectionRequestValidator.credentials(b.credentials),
     };
+    if (b.enforcers !== undefined)
+      out.enforcers = ConnectionRequestValidator.enforcers(b.enforcers);
+    return out;
   }
 
   static patch(body: unknown): PatchConnectionInput {
@@ -70,9 +77,11 @@ export class ConnectionRequestValidator {
     if (b.credentials !== undefined)
       out.credentials =
         b.credentials === null ? null : ConnectionRequestValidator.credentials(b.credentials);
+    if (b.enforcers !== undefined)
+      out.enforcers = ConnectionRequestValidator.enforcers(b.enforcers);
     if (Object.keys(out).length === 0)
       throw new InvalidRequestError(
-        'the body must change at least one of url, labels, credentials',
+        'the body must change at least one of url, labels, credentials, enforcers',
       );
     return out;
   }
@@ -117,6 +126,18 @@ export class ConnectionRequestValidator {
       out[k] = v;
     }
     return out;
+  }
+
+  /** `["*"]`, distinct enforcer ids, or `[]`; null is refused (it would be ambiguous: none or default?). */
+  private static enforcers(value: unknown): string[] {
+    if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string'))
+      throw new InvalidRequestError('enforcers must be an array of enforcer ids or ["*"]');
+    const bad = enforcerAllowListProblem(value);
+    if (bad)
+      throw new InvalidRequestError(
+        `enforcers${bad.entry === null ? '' : `[${bad.entry}]`} ${bad.problem}`,
+      );
+    return [...value];
   }
 
   private static credentials(value: unknown): ConnectionCredential {

@@ -2,6 +2,8 @@ import { GeneralEncrypt, calculateJwkThumbprint, importJWK, type CryptoKey } fro
 import {
   CONNECTION_JWE_ALG,
   CONNECTION_JWE_ENC,
+  CONNECTION_SEAL_BINDING_PARAM,
+  sealBindingOfSecret,
   type ConnectionJwe,
   type ConnectionSecret,
   type EnforcerKey,
@@ -9,9 +11,14 @@ import {
 
 /**
  * Seals a connection secret to enforcer public keys: one JWE (General JSON serialization), one
- * content key, one recipient per enforcer key (ECDH-ES+A256KW, `kid` = the key's thumbprint). The
- * connection name is the JWE's additional authenticated data. Only the enforcers' private keys,
- * which never leave their processes, can open it.
+ * content key, one recipient per enforcer key (ECDH-ES+A256KW, `kid` = the key's thumbprint). Only
+ * the enforcers' private keys, which never leave their processes, can open it.
+ *
+ * What the secret is for is authenticated with it: the connection name is the JWE's additional
+ * authenticated data (what enforcers of the previous release check), and the protected header
+ * binds the connection, URL, credential type and header name (ConnectionSealBinding), which the
+ * plaintext repeats. An enforcer refuses the secret on any record whose clear fields differ, so a
+ * sealed secret cannot be pasted onto an entry that would send it to another host or header.
  */
 export class ConnectionSecretSealer {
   /** Imported public keys by kid; kids are thumbprints, so an entry never goes stale. */
@@ -20,7 +27,11 @@ export class ConnectionSecretSealer {
   async seal(secret: ConnectionSecret, recipients: readonly EnforcerKey[]): Promise<ConnectionJwe> {
     if (recipients.length === 0) throw new Error('a sealed secret needs at least one recipient');
     const jwe = new GeneralEncrypt(new TextEncoder().encode(JSON.stringify(secret)))
-      .setProtectedHeader({ enc: CONNECTION_JWE_ENC, cty: 'application/json' })
+      .setProtectedHeader({
+        enc: CONNECTION_JWE_ENC,
+        cty: 'application/json',
+        [CONNECTION_SEAL_BINDING_PARAM]: { ...sealBindingOfSecret(secret) },
+      })
       .setAdditionalAuthenticatedData(new TextEncoder().encode(secret.connection));
     for (const k of recipients) {
       jwe

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { NAME_PATTERN } from '@portcullis/contracts';
 
+const ENFORCERS_DESCRIPTION =
+  'Hardening: the enforcer ids (ENFORCER_ID) the credential may be sealed to, ["*"] for every enforcer, [] for none. An enforcer receives the secret only if it is listed here AND serves the connection (ENFORCER_SERVES).';
+
 /** A credential as written to the API (schema only; ConnectionRequestValidator checks the body). */
 export class CredentialInputDto {
   @ApiProperty({ enum: ['bearer', 'basic', 'header'] })
@@ -45,6 +48,12 @@ export class CreateConnectionDto {
     description: 'Injected by enforcers into allowed calls; never readable back',
   })
   credentials?: CredentialInputDto | null;
+  @ApiPropertyOptional({
+    type: [String],
+    description: ENFORCERS_DESCRIPTION + ' Default: CONNECTION_DEFAULT_ENFORCERS (unset: ["*"]).',
+    example: ['crm-eu-1', 'crm-eu-2'],
+  })
+  enforcers?: string[];
 }
 
 /** The body of PATCH /v1/connections/{name} (schema only): absent fields stay as they are. */
@@ -59,6 +68,8 @@ export class PatchConnectionDto {
     description: 'An object rotates the credential; null removes it',
   })
   credentials?: CredentialInputDto | null;
+  @ApiPropertyOptional({ type: [String], description: ENFORCERS_DESCRIPTION })
+  enforcers?: string[];
 }
 
 /** What the API shows of a credential: that one is set, of which type, since when. Never the secret. */
@@ -85,6 +96,8 @@ export class ConnectionDto {
   labels!: Record<string, string>;
   @ApiProperty({ type: CredentialStatusDto, nullable: true })
   credentials!: CredentialStatusDto | null;
+  @ApiProperty({ type: [String], description: ENFORCERS_DESCRIPTION })
+  enforcers!: string[];
   @ApiProperty({ type: 'integer', description: 'Increases with every change' })
   revision!: number;
   @ApiProperty({ format: 'date-time' })

@@ -48,6 +48,13 @@ export class ConnectionEntity {
   })
   credentialsRotatedAtMs!: number | null;
 
+  /**
+   * JSON array: the enforcer ids its secret may be sealed to, `["*"]` for every enforcer, `[]` for
+   * none. An enforcer must also serve the connection (ConnectionPublisher).
+   */
+  @Column({ name: 'enforcers', type: 'text' })
+  enforcers!: string;
+
   /** Increases with every change; published with the connection so reconciliation can compare. */
   @Column({ name: 'revision', type: 'integer' })
   revision!: number;

@@ -22,6 +22,7 @@ describe('connection DTO mapping', () => {
       secretKeyId: sealed.kid,
       secretCiphertext: sealed.ciphertext,
       credentialsRotatedAtMs: 1_700_000_000_000,
+      enforcers: '["crm-eu-1","crm-eu-2"]',
       revision: 2,
       createdBy: 'alice',
       createdAtMs: 1_600_000_000_000,
@@ -38,6 +39,7 @@ describe('connection DTO mapping', () => {
       rotated_at: new Date(1_700_000_000_000).toISOString(),
     });
     assert.equal(dto.updated_by, 'bob');
+    assert.deepEqual(dto.enforcers, ['crm-eu-1', 'crm-eu-2'], 'the allow-list is shown');
   });
 
   it('a header credential shows its header name (not secret) and nothing else', () => {
@@ -51,6 +53,7 @@ describe('connection DTO mapping', () => {
       secretKeyId: 'k',
       secretCiphertext: 'AAAA',
       credentialsRotatedAtMs: 1,
+      enforcers: '["*"]',
       revision: 1,
       createdBy: 'a',
       createdAtMs: 1,

@@ -12,6 +12,7 @@ export function toConnectionDto(row: ConnectionEntity): ConnectionDto {
     type: 'http',
     url: row.url,
     labels: JSON.parse(row.labels) as Record<string, string>,
+    enforcers: JSON.parse(row.enforcers) as string[],
     credentials:
       row.credentialType === null
         ? null

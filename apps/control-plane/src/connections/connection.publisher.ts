@@ -3,13 +3,16 @@ import {
   CONNECTION_RECORD_SCHEMA,
   CONNECTION_SECRET_SCHEMA,
   parseConnectionCredential,
-  servesConnection,
+  sealBindingMismatch,
+  sealBindingOf,
+  sealBindingOfJwe,
   type ConnectionRecord,
   type CredentialType,
   type EnforcerKey,
 } from '@portcullis/contracts';
 import { UnavailableError } from '../errors/domain.error';
 import { ConnectionDistributionRepository } from './connection-distribution.repository';
+import { mayReceiveSecret } from './connection-enforcers.allow-list';
 import { ConnectionSecretCipher } from './connection-secret.cipher';
 import { ConnectionSecretSealer } from './connection-secret.sealer';
 import type { ConnectionEntity } from './connection.entity';
@@ -22,10 +25,11 @@ const MAX_PUBLISH_ATTEMPTS = 8;
 export type PublishOutcome = 'published' | 'unchanged' | 'removed' | 'absent';
 
 /**
- * Makes the connections bucket show what the database holds, sealed to the enforcers that serve
- * each connection. API writes and the reconciler both go through {@link publish}, which re-reads
- * the database under a per-connection lock and writes with compare-and-set on the KV revision,
- * so a slow publish never overwrites a newer change (the same scheme as BundlePublisher).
+ * Makes the connections bucket show what the database holds, each secret sealed to the enforcers
+ * that are on the connection's allow-list and serve it. API writes and the reconciler both go
+ * through {@link publish}, which re-reads the database under a per-connection lock and writes with
+ * compare-and-set on the KV revision, so a slow publish never overwrites a newer change (the same
+ * scheme as BundlePublisher).
  */
 @Injectable()
 export class ConnectionPublisher {
@@ -74,15 +78,20 @@ export class ConnectionPublisher {
     }
   }
 
-  /** Keys of the enforcers that serve the connection, when it has a secret to seal. */
+  /**
+   * Keys the connection's secret is sealed to, when it has one: enforcers on its allow-list (the
+   * control plane's choice; what an enforcer claims to serve is not trusted alone) that also serve
+   * it, with a usable key.
+   */
   private async recipients(
     row: ConnectionEntity,
     keys: readonly EnforcerKey[],
   ): Promise<EnforcerKey[]> {
     if (row.credentialType === null) return [];
+    const allowed = JSON.parse(row.enforcers) as string[];
     const out: EnforcerKey[] = [];
     for (const k of keys)
-      if (servesConnection(k.serves, row.name) && (await this.sealer.usable(k))) out.push(k);
+      if (mayReceiveSecret(allowed, k, row.name) && (await this.sealer.usable(k))) out.push(k);
     return out;
   }
 
@@ -109,6 +118,7 @@ export class ConnectionPublisher {
           {
             schema: CONNECTION_SECRET_SCHEMA,
             connection: row.name,
+            url: row.url,
             rotated_at: rotatedAt,
             credential,
           },
@@ -135,7 +145,10 @@ export class ConnectionPublisher {
   }
 }
 
-/** Same database revision, and the secret sealed to exactly the enforcers that should hold it. */
+/**
+ * Same database revision, the secret sealed to exactly the enforcers that should hold it, and
+ * bound to the record's clear fields (a secret sealed before bindings existed is re-sealed).
+ */
 function upToDate(
   published: ConnectionRecord,
   row: ConnectionEntity,
@@ -156,7 +169,13 @@ function upToDate(
     new Date(row.credentialsRotatedAtMs ?? row.updatedAtMs).toISOString()
   )
     return false;
-  const sealedTo = (published.credentials.jwe?.recipients ?? []).map((r) => r.header.kid).sort();
+  const jwe = published.credentials.jwe;
+  if (jwe) {
+    const bound = sealBindingOfJwe(jwe);
+    const expected = sealBindingOf(published);
+    if (!bound || !expected || sealBindingMismatch(bound, expected) !== null) return false;
+  }
+  const sealedTo = (jwe?.recipients ?? []).map((r) => r.header.kid).sort();
   const wanted = recipients.map((k) => k.kid).sort();
   return sealedTo.length === wanted.length && sealedTo.every((kid, i) => kid === wanted[i]);
 }

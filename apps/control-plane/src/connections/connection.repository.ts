@@ -1,17 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IsNull, Not, QueryFailedError, type DataSource } from 'typeorm';
+import { TransactionRunner } from '../database/transaction.runner';
 import { ConnectionEntity } from './connection.entity';
 
-/** The only code that touches the connections table. */
+/**
+ * The only code that touches the connections table. Every write runs in its own transaction
+ * through {@link TransactionRunner}: on SQLite a bare write issued while another repository's
+ * transaction is open would join that transaction and be rolled back with it. Reads stay outside.
+ */
 @Injectable()
 export class ConnectionRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   /** Inserts a new connection; false when the name is taken. */
   async insert(row: ConnectionEntity): Promise<boolean> {
     try {
-      await this.dataSource.getRepository(ConnectionEntity).insert(row);
+      await this.transactions.run((tx) => tx.getRepository(ConnectionEntity).insert(row));
       return true;
     } catch (err) {
       if (isUniqueViolation(err)) return false;
@@ -33,15 +41,17 @@ export class ConnectionRepository {
    */
   async replace(row: ConnectionEntity, expectedRevision: number): Promise<boolean> {
     const { name, ...rest } = row;
-    const result = await this.dataSource
-      .getRepository(ConnectionEntity)
-      .update({ name, revision: expectedRevision }, rest);
+    const result = await this.transactions.run((tx) =>
+      tx.getRepository(ConnectionEntity).update({ name, revision: expectedRevision }, rest),
+    );
     return (result.affected ?? 0) === 1;
   }
 
   /** Deletes a connection; false when it did not exist. */
   async delete(name: string): Promise<boolean> {
-    const result = await this.dataSource.getRepository(ConnectionEntity).delete({ name });
+    const result = await this.transactions.run((tx) =>
+      tx.getRepository(ConnectionEntity).delete({ name }),
+    );
     return (result.affected ?? 0) === 1;
   }
 
@@ -61,12 +71,14 @@ export class ConnectionRepository {
     from: { kid: string; ciphertext: string },
     to: { kid: string; ciphertext: string },
   ): Promise<boolean> {
-    const result = await this.dataSource
-      .getRepository(ConnectionEntity)
-      .update(
-        { name, secretKeyId: from.kid, secretCiphertext: from.ciphertext },
-        { secretKeyId: to.kid, secretCiphertext: to.ciphertext },
-      );
+    const result = await this.transactions.run((tx) =>
+      tx
+        .getRepository(ConnectionEntity)
+        .update(
+          { name, secretKeyId: from.kid, secretCiphertext: from.ciphertext },
+          { secretKeyId: to.kid, secretCiphertext: to.ciphertext },
+        ),
+    );
     return (result.affected ?? 0) === 1;
   }
 }

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ConnectionCredential } from '@portcullis/contracts';
 import { Logger, errorMessage } from '@portcullis/platform';
 import type { Principal } from '../auth/principal.model';
 import { ConflictError, NotFoundError } from '../errors/domain.error';
+import { CONNECTION_DEFAULT_ENFORCERS } from './connection-enforcers.allow-list';
 import type { CreateConnectionInput, PatchConnectionInput } from './connection-request.validator';
 import { ConnectionSecretCipher } from './connection-secret.cipher';
 import type { ConnectionDto, ConnectionListDto } from './connection.dto';
@@ -27,6 +28,7 @@ export class ConnectionService {
     private readonly connections: ConnectionRepository,
     private readonly cipher: ConnectionSecretCipher,
     private readonly publisher: ConnectionPublisher,
+    @Inject(CONNECTION_DEFAULT_ENFORCERS) private readonly defaultEnforcers: readonly string[],
     logger: Logger,
   ) {
     this.logger = logger.child('connections');
@@ -48,6 +50,7 @@ export class ConnectionService {
       url: input.url,
       labels: JSON.stringify(input.labels),
       ...this.credentialColumns(input.name, input.credentials, now),
+      enforcers: JSON.stringify(input.enforcers ?? this.defaultEnforcers),
       revision: 1,
       createdBy: principal.subject,
       createdAtMs: now,
@@ -59,6 +62,7 @@ export class ConnectionService {
     this.logger.info('connection created', {
       connection: row.name,
       credential_type: row.credentialType,
+      enforcers: JSON.parse(row.enforcers) as string[],
       by: principal.subject,
     });
     await this.publish(row.name);
@@ -80,6 +84,7 @@ export class ConnectionService {
         ...(input.credentials !== undefined
           ? this.credentialColumns(name, input.credentials, now)
           : {}),
+        enforcers: input.enforcers ? JSON.stringify(input.enforcers) : current.enforcers,
         revision: current.revision + 1,
         updatedBy: principal.subject,
         updatedAtMs: now,
@@ -94,6 +99,7 @@ export class ConnectionService {
               : input.credentials === null
                 ? 'removed'
                 : 'rotated',
+          ...(input.enforcers ? { enforcers: input.enforcers } : {}),
           by: principal.subject,
         });
         await this.publish(name);

@@ -8,22 +8,29 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import {
+  GeneralEncrypt,
   calculateJwkThumbprint,
   exportJWK,
   flattenedDecrypt,
   generateKeyPair,
+  importJWK,
   type CryptoKey,
 } from 'jose';
 import {
+  CONNECTION_SECRET_SCHEMA,
   ENFORCER_KEY_SCHEMA,
   ensureJetStreamTopology,
   parseConnectionRecord,
   parseConnectionSecret,
+  readSealBinding,
+  sealBindingOfJwe,
   type ConnectionCredential,
   type ConnectionRecord,
+  type EnforcerPublicJwk,
   type JetStreamTopology,
 } from '@portcullis/contracts';
 import { NatsServerProcess, waitFor } from '@portcullis/testing';
+import { TransactionRunner } from '../database/transaction.runner';
 import { ControlPlaneHarness, type HttpResult } from '../testing/control-plane.harness';
 
 const POSTGRES_URL = process.env.PORTCULLIS_TEST_POSTGRES_URL;
@@ -41,6 +48,7 @@ const SECRETS = {
 interface EmulatedEnforcer {
   id: string;
   kid: string;
+  publicJwk: EnforcerPublicJwk;
   privateKey: CryptoKey;
 }
 
@@ -51,7 +59,7 @@ async function registerEnforcer(
 ): Promise<EmulatedEnforcer> {
   const { privateKey, publicKey } = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256' });
   const jwk = await exportJWK(publicKey);
-  const publicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! };
+  const publicJwk: EnforcerPublicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! };
   const kid = await calculateJwkThumbprint(publicJwk);
   await topology.enforcerKeys.put(
     id,
@@ -65,7 +73,7 @@ async function registerEnforcer(
       registered_at: new Date().toISOString(),
     }),
   );
-  return { id, kid, privateKey };
+  return { id, kid, publicJwk, privateKey };
 }
 
 async function published(
@@ -251,6 +259,73 @@ function crudSuite(database: 'sqlite' | 'postgres'): void {
         assert.match(url.text, /url must not carry credentials/);
       });
 
+      it('the enforcer allow-list defaults to ["*"], is validated, shown, and changed by a PATCH alone', async () => {
+        const got = await call('GET', '/v1/connections/crm', { token: auditor });
+        assert.deepEqual((got.body as { enforcers: string[] }).enforcers, ['*']);
+        for (const [enforcers, message] of [
+          [['crm-eu-1', 'Not An Id'], /^enforcers\[1\] must be "\*" or an enforcer id/],
+          [['*', 'crm-eu-1'], /^enforcers\[0\] must not be "\*"/],
+          ['crm-eu-1', /^enforcers must be an array/],
+        ] as const) {
+          const r = await call('POST', '/v1/connections', {
+            token: admin,
+            body: { name: 'x', type: 'http', url: 'http://x', enforcers },
+          });
+          assert.equal(r.status, 400, r.text);
+          assert.match((r.body as { error: { message: string } }).error.message, message);
+        }
+        const bad = await call('PATCH', '/v1/connections/crm', {
+          token: admin,
+          body: { enforcers: ['crm-eu-1', 'crm-eu-1'] },
+        });
+        assert.equal(bad.status, 400, bad.text);
+        const before = (got.body as { revision: number }).revision;
+        const limited = await call('PATCH', '/v1/connections/crm', {
+          token: admin,
+          body: { enforcers: ['crm-eu-1', 'crm-eu-2'] },
+        });
+        assert.equal(limited.status, 200, limited.text);
+        assert.deepEqual((limited.body as { enforcers: string[] }).enforcers, [
+          'crm-eu-1',
+          'crm-eu-2',
+        ]);
+        assert.equal((limited.body as { revision: number }).revision, before + 1);
+        const listed = (await call('GET', '/v1/connections', { token: auditor })).body as {
+          items: { name: string; enforcers: string[] }[];
+        };
+        assert.deepEqual(listed.items.find((c) => c.name === 'crm')?.enforcers, [
+          'crm-eu-1',
+          'crm-eu-2',
+        ]);
+        const reset = await call('PATCH', '/v1/connections/crm', {
+          token: admin,
+          body: { enforcers: ['*'] },
+        });
+        assert.deepEqual((reset.body as { enforcers: string[] }).enforcers, ['*']);
+      });
+
+      it('a connection write made while another transaction is open is not rolled back with it', async () => {
+        // On SQLite every statement shares one connection: a bare insert issued while this
+        // transaction is open would join it and vanish with its rollback.
+        const runner = h.app.app.get(TransactionRunner);
+        let create: Promise<HttpResult> | undefined;
+        await assert.rejects(
+          runner.run(async (tx) => {
+            await tx.query('SELECT 1');
+            create = call('POST', '/v1/connections', {
+              token: admin,
+              body: { name: 'txn', type: 'http', url: 'http://txn.internal' },
+            });
+            await new Promise((r) => setTimeout(r, 300));
+            throw new Error('roll back the other transaction');
+          }),
+          /roll back the other transaction/,
+        );
+        assert.equal((await create!).status, 201);
+        assert.equal((await call('GET', '/v1/connections/txn', { token: admin })).status, 200);
+        assert.equal((await call('DELETE', '/v1/connections/txn', { token: admin })).status, 204);
+      });
+
       it('auditors read but cannot write; a token without a role can do neither', async () => {
         assert.equal((await call('GET', '/v1/connections', { token: auditor })).status, 200);
         const write = await call('PATCH', '/v1/connections/crm', {
@@ -431,6 +506,122 @@ describe('connection distribution over real NATS', () => {
     assert.deepEqual(await open(rec, all), { type: 'bearer', token: SECRETS.rotated });
   });
 
+  it('an enforcer not on the allow-list is not a recipient, even when it claims to serve "*"', async () => {
+    const rogue = await registerEnforcer(topology, 'e-rogue', ['*']);
+    const listed = await registerEnforcer(topology, 'e-listed', ['vault']);
+    try {
+      const r = await h.request('POST', '/v1/connections', {
+        token: admin,
+        body: {
+          name: 'vault',
+          type: 'http',
+          url: 'https://vault.internal',
+          credentials: { type: 'bearer', token: SECRETS.token },
+          enforcers: ['e-listed'],
+        },
+      });
+      assert.equal(r.status, 201, r.text);
+      const rec = (await published(topology, 'vault'))!;
+      assert.deepEqual(
+        rec.credentials?.jwe?.recipients.map((x) => x.header.kid),
+        [listed.kid],
+        'sealed to the listed enforcer only',
+      );
+      assert.deepEqual(await open(rec, listed), { type: 'bearer', token: SECRETS.token });
+      await assert.rejects(open(rec, rogue), /not a recipient/);
+      await assert.rejects(open(rec, all), /not a recipient/);
+      // The allow-list is what kept them out: opened to "*", both serving "*" are sealed to.
+      const opened = await h.request('PATCH', '/v1/connections/vault', {
+        token: admin,
+        body: { enforcers: ['*'] },
+      });
+      assert.equal(opened.status, 200, opened.text);
+      const kids = (await published(topology, 'vault'))!.credentials!.jwe!.recipients.map(
+        (x) => x.header.kid,
+      );
+      assert.deepEqual(kids.sort(), [all.kid, listed.kid, rogue.kid].sort());
+      const closed = await h.request('PATCH', '/v1/connections/vault', {
+        token: admin,
+        body: { enforcers: [] },
+      });
+      assert.equal(closed.status, 200, closed.text);
+      assert.equal((await published(topology, 'vault'))!.credentials?.jwe, null);
+    } finally {
+      await topology.enforcerKeys.delete('e-rogue');
+      await topology.enforcerKeys.delete('e-listed');
+    }
+  });
+
+  it('a sealed secret binds its connection, URL, credential type and header name', async () => {
+    const r = await h.request('POST', '/v1/connections', {
+      token: admin,
+      body: {
+        name: 'bound',
+        type: 'http',
+        url: 'https://bound.internal/v2',
+        credentials: { type: 'header', name: 'X-Api-Key', value: SECRETS.header },
+      },
+    });
+    assert.equal(r.status, 201, r.text);
+    const rec = (await published(topology, 'bound'))!;
+    const jwe = rec.credentials!.jwe!;
+    const mine = jwe.recipients.find((x) => x.header.kid === all.kid)!;
+    const { plaintext, protectedHeader } = await flattenedDecrypt(
+      { ...jwe, header: mine.header, encrypted_key: mine.encrypted_key },
+      all.privateKey,
+    );
+    const binding = {
+      connection: 'bound',
+      url: 'https://bound.internal/v2',
+      credential_type: 'header',
+      header_name: 'X-Api-Key',
+    };
+    assert.deepEqual(readSealBinding(protectedHeader), binding, 'in the protected header');
+    const secret = parseConnectionSecret(JSON.parse(new TextDecoder().decode(plaintext)));
+    assert.equal(secret.url, 'https://bound.internal/v2', 'and in the plaintext');
+    assert.equal(secret.connection, 'bound');
+    assert.equal(
+      (await h.request('DELETE', '/v1/connections/bound', { token: admin })).status,
+      204,
+    );
+  });
+
+  it('a secret sealed without a binding (by an older control plane) is re-sealed with one', async () => {
+    const current = await topology.connections.get('crm');
+    const rec = parseConnectionRecord(current!.json());
+    const legacy = await new GeneralEncrypt(
+      new TextEncoder().encode(
+        JSON.stringify({
+          schema: CONNECTION_SECRET_SCHEMA,
+          connection: 'crm',
+          rotated_at: rec.credentials!.rotated_at,
+          credential: { type: 'bearer', token: SECRETS.rotated },
+        }),
+      ),
+    )
+      .setProtectedHeader({ enc: 'A256GCM' })
+      .setAdditionalAuthenticatedData(new TextEncoder().encode('crm'))
+      .addRecipient(await importJWK({ ...all.publicJwk }, 'ECDH-ES+A256KW'))
+      .setUnprotectedHeader({ alg: 'ECDH-ES+A256KW', kid: all.kid })
+      .encrypt();
+    await topology.connections.put(
+      'crm',
+      JSON.stringify({ ...rec, credentials: { ...rec.credentials, jwe: legacy } }),
+    );
+    assert.equal(sealBindingOfJwe((await published(topology, 'crm'))!.credentials!.jwe!), null);
+    // Same revision and recipients: only the missing binding makes the reconciler re-seal it.
+    const entry = await topology.enforcerKeys.get('e-all');
+    await topology.enforcerKeys.put('e-all', entry!.string());
+    await waitFor(
+      async () => {
+        const jwe = (await published(topology, 'crm'))?.credentials?.jwe;
+        return jwe ? sealBindingOfJwe(jwe)?.url === 'https://crm.internal/' : false;
+      },
+      5000,
+      'crm re-sealed with a binding',
+    );
+  });
+
   it('a connection nobody serves is published with its secret unsealed to anyone (enforcers fail closed)', async () => {
     await topology.enforcerKeys.delete('e-all');
     await topology.enforcerKeys.delete('e-erp');
@@ -466,6 +657,68 @@ describe('connection distribution over real NATS', () => {
     const inStore = filesUnder(nats.storeDir).some((f) => f.bytes.includes('crm.internal'));
     const inDb = filesUnder(dir).some((f) => f.bytes.includes('crm.internal'));
     assert.ok(inStore && inDb, 'the scanned bytes hold the published and stored connection');
+  });
+});
+
+describe('CONNECTION_DEFAULT_ENFORCERS set empty: no enforcer until a connection lists some', () => {
+  let nats: NatsServerProcess;
+  let dir: string;
+  let h: ControlPlaneHarness;
+  let nc: NatsConnection;
+  let topology: JetStreamTopology;
+  let admin: string;
+  const previous = process.env.CONNECTION_DEFAULT_ENFORCERS;
+
+  before(async () => {
+    nats = await NatsServerProcess.start();
+    dir = mkdtempSync(join(tmpdir(), 'cp-conn-default-'));
+    nc = await connect({ servers: nats.url });
+    topology = await ensureJetStreamTopology(nc, undefined, 'client');
+    // Read from the process environment at boot (see connections.module.ts).
+    process.env.CONNECTION_DEFAULT_ENFORCERS = '';
+    try {
+      h = await ControlPlaneHarness.start({
+        nats,
+        databaseUrl: `sqlite:${join(dir, 'cp.db')}`,
+        env: { CONNECTION_ENCRYPTION_KEYS: `k1:${key(1)}` },
+      });
+    } finally {
+      if (previous === undefined) delete process.env.CONNECTION_DEFAULT_ENFORCERS;
+      else process.env.CONNECTION_DEFAULT_ENFORCERS = previous;
+    }
+    admin = await h.token('carla@example.com', ['connection-admin']);
+  });
+
+  after(async () => {
+    await h?.stop();
+    await nc?.close();
+    await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a connection created without enforcers is sealed to nobody until it lists one', async () => {
+    const e = await registerEnforcer(topology, 'e-any', ['*']);
+    const r = await h.request('POST', '/v1/connections', {
+      token: admin,
+      body: {
+        name: 'crm',
+        type: 'http',
+        url: 'https://crm.internal',
+        credentials: { type: 'bearer', token: SECRETS.token },
+      },
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual((r.body as { enforcers: string[] }).enforcers, []);
+    assert.equal((await published(topology, 'crm'))!.credentials?.jwe, null);
+    const listed = await h.request('PATCH', '/v1/connections/crm', {
+      token: admin,
+      body: { enforcers: ['e-any'] },
+    });
+    assert.equal(listed.status, 200, listed.text);
+    assert.deepEqual(await open((await published(topology, 'crm'))!, e), {
+      type: 'bearer',
+      token: SECRETS.token,
+    });
   });
 });
 

@@ -2,6 +2,10 @@ import { Module } from '@nestjs/common';
 import { Logger } from '@portcullis/platform';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { ConnectionDistributionRepository } from './connection-distribution.repository';
+import {
+  CONNECTION_DEFAULT_ENFORCERS,
+  loadDefaultEnforcers,
+} from './connection-enforcers.allow-list';
 import { ConnectionKeyFileRepository } from './connection-key-file.repository';
 import { ConnectionKeyRotator } from './connection-key.rotator';
 import { ConnectionSecretCipher } from './connection-secret.cipher';
@@ -31,6 +35,12 @@ import { ConnectionsController } from './connections.controller';
         ),
     },
     { provide: ConnectionSecretSealer, useFactory: () => new ConnectionSecretSealer() },
+    {
+      // Read from the environment at boot (ConfigError naming the variable stops it). It belongs in
+      // ControlPlaneConfig.connections; until it moves there, the process environment is the source.
+      provide: CONNECTION_DEFAULT_ENFORCERS,
+      useFactory: () => loadDefaultEnforcers(process.env),
+    },
     ConnectionRepository,
     ConnectionDistributionRepository,
     ConnectionPublisher,

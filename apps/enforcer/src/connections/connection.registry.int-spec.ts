@@ -227,6 +227,71 @@ describe('connection registry fed by the real control plane over real NATS', () 
     });
   });
 
+  it('a sealed secret moved onto a record with another URL or header name is refused, logged once', async () => {
+    const entry = await topology.connections.get('crm');
+    const original = entry!.json<Record<string, unknown>>();
+    const record = parseConnectionRecord(original);
+    const put = (over: Record<string, unknown>) =>
+      topology.connections.put('crm', JSON.stringify({ ...original, ...over }));
+    const refusedLines = (why: string) =>
+      logLines.filter((l) => l.includes('refused') && l.includes('"crm"') && l.includes(why));
+
+    // Same sealed secret, pasted onto a record that would send it to another host.
+    await put({ url: 'https://attacker.example/collect' });
+    await waitFor(
+      () => all.registry.get('crm')?.url.hostname === 'attacker.example',
+      5000,
+      'the moved record at the enforcer',
+    );
+    assert.equal(all.registry.get('crm')!.credentials, 'unavailable');
+    await waitFor(() => refusedLines('another url').length > 0, 5000, 'the refusal logged');
+    // The same refusal again (another revision of the same tampered record) is not logged again.
+    await put({ url: 'https://attacker.example/collect', revision: record.revision + 100 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(refusedLines('another url').length, 1, 'logged once');
+
+    // Same sealed secret, on a record that would put it into another header.
+    await put({ credentials: { ...record.credentials, header_name: 'X-Forwarded-User' } });
+    await waitFor(
+      () => refusedLines('another header name').length === 1,
+      5000,
+      'the header refusal logged',
+    );
+    assert.equal(all.registry.get('crm')!.url.hostname, 'crm.internal');
+    assert.equal(all.registry.get('crm')!.credentials, 'unavailable');
+
+    // The untouched record opens again.
+    await put({});
+    await waitFor(
+      () => typeof all.registry.get('crm')?.credentials === 'object',
+      5000,
+      'the original record to open again',
+    );
+    assert.deepEqual(all.registry.get('crm')!.credentials, {
+      type: 'header',
+      name: 'X-Api-Key',
+      value: 'key-2',
+    });
+    assert.ok(!logLines.some((l) => l.includes('key-2')), 'no log line carries the secret');
+  });
+
+  it('an enforcer not on a connection\'s allow-list gets no secret, even though it serves "*"', async () => {
+    const r = await cp.call('POST', '/v1/connections', {
+      name: 'payroll',
+      type: 'http',
+      url: 'https://payroll.internal',
+      credentials: { type: 'bearer', token: 'tok-payroll' },
+      enforcers: ['e-elsewhere'],
+    });
+    assert.equal(r.status, 201, r.text);
+    await waitFor(() => all.registry.get('payroll') !== null, 5000, 'payroll at e-all');
+    assert.equal(all.registry.get('payroll')!.credentials, 'unavailable');
+    const kids = parseConnectionRecord((await topology.connections.get('payroll'))!.json())
+      .credentials!.jwe;
+    assert.equal(kids, null, 'sealed to nobody: e-elsewhere has no key');
+    assert.equal((await cp.call('DELETE', '/v1/connections/payroll')).status, 204);
+  });
+
   it('a file connection wins over a control-plane connection of the same name', async () => {
     const r = await cp.call('POST', '/v1/connections', {
       name: 'shadow',

@@ -6,6 +6,7 @@ import {
   ENFORCER_KEY_REFRESH_MS,
   ensureJetStreamTopology,
   parseConnectionRecord,
+  sealBindingOf,
   servesConnection,
   type ConnectionRecord,
   type JetStreamTopologyOptions,
@@ -55,6 +56,8 @@ export class ConnectionRegistry implements Component, ConnectionSource {
   /** What `get` reads: file connections over control-plane ones. Replaced, never mutated. */
   private merged: ReadonlyMap<string, ResolvedConnection>;
   private readonly shadowWarned = new Set<string>();
+  /** Why each connection's credentials are unavailable, as last logged: each reason is logged once. */
+  private readonly unavailableLogged = new Map<string, string>();
   private readonly listeners: (() => void)[] = [];
   private keys: EnforcerKeyPair | null = null;
   private stopped = false;
@@ -234,6 +237,7 @@ export class ConnectionRegistry implements Component, ConnectionSource {
   private async apply(entry: KvWatchEntry): Promise<void> {
     const name = entry.key;
     if (entry.operation !== 'PUT' || entry.length === 0) {
+      this.unavailableLogged.delete(name);
       if (this.remote.delete(name)) {
         this.logger.info('connection removed', { connection: name });
         this.swap();
@@ -291,37 +295,61 @@ export class ConnectionRegistry implements Component, ConnectionSource {
     this.swap();
   }
 
+  /**
+   * The record's credential in clear, or 'unavailable' (fail closed) when it is not sealed to this
+   * enforcer or was sealed for other clear fields than the record's (URL, credential type, header
+   * name, connection, rotation): a sealed secret pasted onto a record that would send it to
+   * another host or header is refused, not injected.
+   */
   private async credentials(
     record: ConnectionRecord,
   ): Promise<InjectedCredential | null | 'unavailable'> {
     const c = record.credentials;
-    if (c === null) return null;
+    const expected = sealBindingOf(record);
+    if (c === null || expected === null) {
+      this.unavailableLogged.delete(record.name);
+      return null;
+    }
     const keys = this.keys;
     const recipient = c.jwe?.recipients.find((r) => r.header.kid === keys?.kid);
     if (!c.jwe || !recipient || !keys) {
-      this.logger.warn(
-        'connection credentials not sealed to this enforcer yet; calls fail closed',
-        {
-          connection: record.name,
-        },
+      this.unavailable(
+        record.name,
+        'warn',
+        'connection credentials not sealed to this enforcer (not on its allow-list, not serving it, or not yet); calls fail closed',
       );
       return 'unavailable';
     }
     try {
-      const secret = await keys.open(c.jwe, recipient, record.name);
-      const cred = secret.credential;
-      if (secret.rotated_at !== c.rotated_at || cred.type !== c.type)
-        throw new Error('sealed secret does not match the record around it');
-      if (cred.type === 'header' && cred.name !== c.header_name)
-        throw new Error('sealed header name does not match the record');
-      return cred;
+      const secret = await keys.open(c.jwe, recipient, expected);
+      if (secret.rotated_at !== c.rotated_at)
+        throw new Error('sealed secret is of another rotation than the record');
+      this.unavailableLogged.delete(record.name);
+      return secret.credential;
     } catch (err) {
-      this.logger.error('connection credentials cannot be opened; calls fail closed', {
-        connection: record.name,
-        error: errorMessage(err),
-      });
+      // The reason names fields (never values); errors from jose and the parser quote no secret.
+      this.unavailable(
+        record.name,
+        'error',
+        'connection credentials refused; calls fail closed',
+        errorMessage(err),
+      );
       return 'unavailable';
     }
+  }
+
+  /** Logs why a connection's credentials are unavailable, once per connection and reason. */
+  private unavailable(
+    connection: string,
+    level: 'warn' | 'error',
+    message: string,
+    reason = message,
+  ): void {
+    if (this.unavailableLogged.get(connection) === reason) return;
+    this.unavailableLogged.set(connection, reason);
+    const fields = reason === message ? { connection } : { connection, reason };
+    if (level === 'warn') this.logger.warn(message, fields);
+    else this.logger.error(message, fields);
   }
 
   private swap(): void {

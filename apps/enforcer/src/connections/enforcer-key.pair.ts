@@ -10,8 +10,12 @@ import {
   CONNECTION_JWE_ENC,
   ENFORCER_KEY_SCHEMA,
   parseConnectionSecret,
+  readSealBinding,
+  sealBindingMismatch,
+  sealBindingOfSecret,
   type ConnectionJwe,
   type ConnectionJweRecipient,
+  type ConnectionSealBinding,
   type ConnectionSecret,
   type EnforcerKey,
   type EnforcerPublicJwk,
@@ -55,15 +59,17 @@ export class EnforcerKeyPair {
   }
 
   /**
-   * Opens the secret sealed for `recipient` (this key's entry in the JWE) and checks it belongs to
-   * `connection`: both as the JWE's additional authenticated data and inside the plaintext.
+   * Opens the secret sealed for `recipient` (this key's entry in the JWE) and checks it was sealed
+   * for `expected` (the clear fields of the record it came with): the connection name as the JWE's
+   * additional authenticated data, the whole binding in its protected header, and again inside the
+   * plaintext. Any difference throws an error naming the field, never a value.
    */
   async open(
     jwe: ConnectionJwe,
     recipient: ConnectionJweRecipient,
-    connection: string,
+    expected: ConnectionSealBinding,
   ): Promise<ConnectionSecret> {
-    const { plaintext, additionalAuthenticatedData } = await flattenedDecrypt(
+    const { plaintext, additionalAuthenticatedData, protectedHeader } = await flattenedDecrypt(
       {
         protected: jwe.protected,
         iv: jwe.iv,
@@ -81,11 +87,17 @@ export class EnforcerKeyPair {
     );
     if (
       additionalAuthenticatedData === undefined ||
-      new TextDecoder().decode(additionalAuthenticatedData) !== connection
+      new TextDecoder().decode(additionalAuthenticatedData) !== expected.connection
     )
       throw new Error('sealed secret is bound to another connection');
+    const bound = readSealBinding(protectedHeader);
+    if (!bound)
+      throw new Error('sealed secret carries no binding (sealed by an older control plane)');
+    const boundTo = sealBindingMismatch(bound, expected);
+    if (boundTo) throw new Error(`sealed secret is bound to another ${boundTo}`);
     const secret = parseConnectionSecret(JSON.parse(new TextDecoder().decode(plaintext)));
-    if (secret.connection !== connection) throw new Error('sealed secret names another connection');
+    const names = sealBindingMismatch(sealBindingOfSecret(secret), expected);
+    if (names) throw new Error(`sealed secret names another ${names}`);
     return secret;
   }
 }
