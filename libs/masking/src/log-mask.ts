@@ -1,5 +1,6 @@
 import { isObject, type JsonObject } from '@portcullis/contracts';
 import type { DetectorName } from './detectors';
+import type { FieldPath } from './field-path';
 import { kindOf, parseDetectorList, parseStrategy, quote } from './mask-obligation';
 import { setMember, type Masker, type MaskSpec } from './masker';
 import type { MaskStrategy } from './mask-strategy';
@@ -196,8 +197,12 @@ export function applyLogMask(
     const tokens = decodePointer(rule.path);
     if (tokens === null) continue;
     const target = editor.get(tokens);
-    if (target === MISSING) continue;
-    const spec: MaskSpec = { fields: [], detectors: rule.detectors, strategy: rule.strategy };
+    if (target === MISSING || target === null) continue;
+    const spec: MaskSpec = {
+      fields: NO_FIELDS,
+      detectors: rule.detectors,
+      strategy: rule.strategy,
+    };
     const out = masker.maskJson(target, spec);
     const hits = Object.values(out.report.detectors).reduce((a, b) => a + b, 0);
     if (hits > 0) {
@@ -207,6 +212,8 @@ export function applyLogMask(
   }
   return { doc: editor.root, report: { erased, masked } };
 }
+
+const NO_FIELDS: readonly FieldPath[] = Object.freeze([]);
 
 /** maskJson with nothing to mask: an iterative deep copy, so the event never aliases a rule's value. */
 const NO_MASKING: MaskSpec = Object.freeze({ fields: [], detectors: [], strategy: 'redact' });
