@@ -72,6 +72,42 @@ describe('decision events', () => {
     assert.equal(decoded.outcome, 'allow');
   });
 
+  it('an event still too large loses its recorded bodies too, keeping their sizes', () => {
+    const metrics = new EnforcerMetrics();
+    const p = new DecisionPublisher(
+      new NatsClient('nats://127.0.0.1:1', 't', metrics, quiet()),
+      { enforcerId: 'e1', queueMax: 10, maxEventBytes: 4096 },
+      metrics,
+      quiet(),
+    );
+    const body = {
+      encoding: 'utf8' as const,
+      data: 'y'.repeat(10_000),
+      bytes: 10_000,
+      truncated: false,
+    };
+    const big = event({
+      call: {
+        bytes_in: 10_000,
+        bytes_out: 10_000,
+        upstream_status: 200,
+        masked: null,
+        request_body: body,
+        response_body: body,
+      },
+    });
+    const encoded = p.encode(big);
+    assert.ok(encoded.length <= 4096, `${encoded.length} bytes`);
+    const decoded = JSON.parse(Buffer.from(encoded).toString('utf8')) as DecisionEvent;
+    assert.deepEqual(decoded.call?.response_body, {
+      encoding: 'utf8',
+      data: '',
+      bytes: 10_000,
+      truncated: true,
+    });
+    assert.equal(decoded.call?.bytes_out, 10_000);
+  });
+
   it('events beyond the queue bound are dropped, counted and logged, never silently', async () => {
     const metrics = new EnforcerMetrics();
     const lines: string[] = [];

@@ -11,6 +11,7 @@ import {
   scrubDecisionEvent,
   type DecisionEvent,
   type JsonObject,
+  type RecordedBody,
 } from '@portcullis/contracts';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
@@ -210,9 +211,26 @@ export class DecisionPublisher implements Component, DecisionSink {
   encode(event: DecisionEvent): Uint8Array {
     const scrubbed = scrubDecisionEvent(event);
     let data = Buffer.from(JSON.stringify(scrubbed));
-    if (data.length > this.maxEventBytes && scrubbed.input && isObject(scrubbed.input.request)) {
-      const request: JsonObject = { ...scrubbed.input.request, body: null, body_omitted: true };
-      data = Buffer.from(JSON.stringify({ ...scrubbed, input: { ...scrubbed.input, request } }));
+    let shrunk: DecisionEvent = scrubbed;
+    // Too large for one message: drop the input body first, then the recorded bodies (their
+    // sizes stay, marked truncated), so the event itself always gets through.
+    if (data.length > this.maxEventBytes && shrunk.input && isObject(shrunk.input.request)) {
+      const request: JsonObject = { ...shrunk.input.request, body: null, body_omitted: true };
+      shrunk = { ...shrunk, input: { ...shrunk.input, request } };
+      data = Buffer.from(JSON.stringify(shrunk));
+    }
+    if (data.length > this.maxEventBytes && shrunk.call) {
+      const omit = (b: RecordedBody | null): RecordedBody | null =>
+        b === null ? null : { ...b, data: '', truncated: true };
+      shrunk = {
+        ...shrunk,
+        call: {
+          ...shrunk.call,
+          request_body: omit(shrunk.call.request_body),
+          response_body: omit(shrunk.call.response_body),
+        },
+      };
+      data = Buffer.from(JSON.stringify(shrunk));
     }
     return data;
   }
