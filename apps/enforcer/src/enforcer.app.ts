@@ -49,6 +49,7 @@ export class EnforcerApp {
       `portcullis-enforcer-${config.enforcerId}`,
       this.metrics,
       this.logger.child('nats'),
+      config.natsAuth,
     );
     const topology = { ...DEFAULT_TOPOLOGY, replicas: config.jetStreamReplicas };
     this.connections = new ConnectionRegistry(

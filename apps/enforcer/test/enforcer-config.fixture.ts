@@ -23,6 +23,7 @@ export function testEnforcerConfig(
     bundle: basics.bundle,
     connections: [{ name: 'crm', type: 'http', url: new URL(basics.upstreamUrl), labels: {} }],
     natsUrl: basics.natsUrl,
+    natsAuth: { method: 'none' },
     jetStreamReplicas: 1,
     auth: { issuer: basics.issuer, audience: ['portcullis-enforcer'] },
     maxBodyBytes: 1024,

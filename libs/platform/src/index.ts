@@ -3,3 +3,4 @@ export * from './config';
 export * from './logger';
 export * from './process';
 export * from './http-json';
+export * from './nats-auth';

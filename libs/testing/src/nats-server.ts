@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -19,21 +19,32 @@ export class NatsServerProcess {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    /** A configuration file passed with `-c` (authorization, for instance); null: none. */
+    private readonly configFile: string | null = null,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<NatsServerProcess> {
-    const server = new NatsServerProcess(
-      await freePort(),
-      mkdtempSync(join(tmpdir(), 'portcullis-nats-')),
-    );
+  /**
+   * `config`: the text of a nats-server configuration file (say an `authorization` block), written
+   * beside the store and passed with `-c`. Port, interface, JetStream and store still come from
+   * the command line, which wins over the file.
+   */
+  static async start(opts: { config?: string } = {}): Promise<NatsServerProcess> {
+    const storeDir = mkdtempSync(join(tmpdir(), 'portcullis-nats-'));
+    let configFile: string | null = null;
+    if (opts.config !== undefined) {
+      // Beside the store, not in it: JetStream owns the store directory's content.
+      configFile = `${storeDir}.conf`;
+      writeFileSync(configFile, opts.config, { mode: 0o600 });
+    }
+    const server = new NatsServerProcess(await freePort(), storeDir, configFile);
     try {
       await server.spawn();
     } catch (err) {
-      rmSync(server.storeDir, { recursive: true, force: true });
+      server.removeFiles();
       throw err;
     }
     return server;
@@ -59,6 +70,18 @@ export class NatsServerProcess {
     clearTimeout(timer);
   }
 
+  /**
+   * Replaces the configuration file given to {@link start} and has the running server reload it
+   * (SIGHUP, as `nats-server --signal reload` does): say, to create a user clients wait for.
+   */
+  async reload(config: string): Promise<void> {
+    if (!this.configFile) throw new Error('reload needs a server started with a config');
+    writeFileSync(this.configFile, config, { mode: 0o600 });
+    this.child?.kill('SIGHUP');
+    // The reload is asynchronous; a short pause keeps callers from racing the old settings.
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
   /** Starts the server again after {@link halt}. */
   async resume(): Promise<void> {
     await this.spawn();
@@ -66,14 +89,28 @@ export class NatsServerProcess {
 
   async stop(): Promise<void> {
     await this.halt();
+    this.removeFiles();
+  }
+
+  private removeFiles(): void {
     rmSync(this.storeDir, { recursive: true, force: true });
+    if (this.configFile) rmSync(this.configFile, { force: true });
   }
 
   private async spawn(): Promise<void> {
     this.stderr = '';
     const child = spawn(
       toolPath('nats-server'),
-      ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir],
+      [
+        ...(this.configFile ? ['-c', this.configFile] : []),
+        '-js',
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(this.port),
+        '-sd',
+        this.storeDir,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.child = child;

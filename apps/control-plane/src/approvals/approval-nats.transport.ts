@@ -10,6 +10,7 @@ import {
 } from '@nestjs/microservices';
 import { APPROVAL_QUEUE_GROUP, type ApprovalReply } from '@portcullis/contracts';
 import type { ControlPlaneConfig } from '../config/control-plane.config';
+import { natsConnectTarget } from '../nats/nats-connect.options';
 
 /** A message body that is not JSON; the handler answers `invalid_request` for it. */
 export class NotJsonMessage {
@@ -58,14 +59,14 @@ export class RawJsonNatsSerializer implements ConsumerSerializer {
 }
 
 /**
- * The NATS microservice that answers enforcers' approval requests: the control plane's NATS_URL,
- * queue group {@link APPROVAL_QUEUE_GROUP} (each request goes to one replica), raw JSON both ways.
+ * The NATS microservice that answers enforcers' approval requests: the control plane's NATS_URL
+ * and login (the same user as its main connection, see nats-connect.options.ts), queue group {@link APPROVAL_QUEUE_GROUP} (each request goes to one replica), raw JSON both ways.
  */
 export function approvalMicroserviceOptions(config: ControlPlaneConfig): NatsOptions {
   return {
     transport: Transport.NATS,
     options: {
-      servers: config.natsUrl,
+      ...natsConnectTarget(config),
       name: 'portcullis-control-plane-approvals',
       queue: APPROVAL_QUEUE_GROUP,
       maxReconnectAttempts: -1,

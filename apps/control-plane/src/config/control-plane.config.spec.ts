@@ -155,4 +155,38 @@ describe('control-plane configuration', () => {
       timeoutMs: 5000,
     });
   });
+
+  it('NATS login: NATS_USER and NATS_PASSWORD become natsAuth; NATS_URL keeps no userinfo', () => {
+    assert.deepEqual(loadControlPlaneConfig(base).natsAuth, { method: 'none' });
+    const c = loadControlPlaneConfig({
+      ...base,
+      NATS_URL: 'nats://nats-1:4222,nats://nats-2:4222',
+      NATS_USER: 'control-plane',
+      NATS_PASSWORD: 'pw',
+    });
+    assert.equal(c.natsUrl, 'nats://nats-1:4222,nats://nats-2:4222');
+    assert.ok(c.natsAuth.method === 'user-password' && c.natsAuth.user === 'control-plane');
+    const fromUrl = loadControlPlaneConfig({ ...base, NATS_URL: 'nats://cp:pw@nats-1:4222' });
+    assert.equal(fromUrl.natsUrl, 'nats://nats-1:4222');
+    assert.ok(fromUrl.natsAuth.method === 'user-password' && fromUrl.natsAuth.from === 'NATS_URL');
+  });
+  it('an unreadable NATS_CREDS_FILE is named', () =>
+    failsOn({ NATS_CREDS_FILE: '/nonexistent/cp.creds' }, 'NATS_CREDS_FILE'));
+  it('a NATS_URL password together with NATS_TOKEN is named', () =>
+    failsOn({ NATS_URL: 'nats://cp:pw@h:4222', NATS_TOKEN: 't' }, 'NATS_TOKEN'));
+  it('CONNECTION_DEFAULT_ENFORCERS is part of the config: unset every enforcer, empty none', () => {
+    assert.deepEqual(loadControlPlaneConfig(base).connections.defaultEnforcers, ['*']);
+    assert.deepEqual(
+      loadControlPlaneConfig({ ...base, CONNECTION_DEFAULT_ENFORCERS: '' }).connections
+        .defaultEnforcers,
+      [],
+    );
+    assert.deepEqual(
+      loadControlPlaneConfig({ ...base, CONNECTION_DEFAULT_ENFORCERS: 'crm-eu-1, crm-eu-2' })
+        .connections.defaultEnforcers,
+      ['crm-eu-1', 'crm-eu-2'],
+    );
+  });
+  it('an invalid CONNECTION_DEFAULT_ENFORCERS is named', () =>
+    failsOn({ CONNECTION_DEFAULT_ENFORCERS: 'Bad Id' }, 'CONNECTION_DEFAULT_ENFORCERS'));
 });

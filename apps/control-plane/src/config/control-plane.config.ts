@@ -1,6 +1,13 @@
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, EnvReader, type LogLevel } from '@portcullis/platform';
+import {
+  ConfigError,
+  EnvReader,
+  loadNatsClientConfig,
+  type LogLevel,
+  type NatsAuth,
+} from '@portcullis/platform';
 import { CAPABILITIES_FILE } from '@portcullis/policy-runtime';
+import { loadDefaultEnforcers } from '../connections/connection-enforcers.allow-list';
 
 /** Repository root, from dist/apps/control-plane/src/config. */
 const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..', '..');
@@ -20,8 +27,13 @@ export interface ControlPlaneConfig {
   port: number;
   /** DATABASE_URL: `sqlite:<path>`, `sqlite::memory:` or `postgres://…` (optional `?schema=`). */
   databaseUrl: string;
-  /** NATS_URL. */
+  /** NATS_URL: servers, comma-separated, without userinfo (a user:password there is in natsAuth). */
   natsUrl: string;
+  /**
+   * How the control plane logs in to NATS, for its connection and the approvals transport alike
+   * (NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS_FILE or NATS_NKEY_SEED_FILE).
+   */
+  natsAuth: NatsAuth;
   /** JETSTREAM_REPLICAS: replicas of every stream, bucket and object store the control plane creates. */
   jetstreamReplicas: number;
   auth: {
@@ -97,6 +109,11 @@ export interface ConnectionsConfig {
   keys: ConnectionEncryptionKey[] | null;
   /** CONNECTION_KEY_FILE: used only when `keys` is null; default beside the SQLite file. */
   keyFile: string;
+  /**
+   * CONNECTION_DEFAULT_ENFORCERS: the enforcer allow-list of a connection created without one;
+   * unset `["*"]`, set empty `[]` (docs/connections.md).
+   */
+  defaultEnforcers: string[];
 }
 
 /** Nest injection token of the {@link ControlPlaneConfig}. */
@@ -126,11 +143,13 @@ export function loadControlPlaneConfig(
   }
   const host = r.string('CP_HOST', '127.0.0.1');
   const port = r.port('CP_PORT', 8700);
+  const nats = loadNatsClientConfig(env);
   return {
     host,
     port,
     databaseUrl,
-    natsUrl: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    natsUrl: nats.url,
+    natsAuth: nats.auth,
     jetstreamReplicas: r.int('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
     auth: {
       issuer: r.url('AUTH_ISSUER'),
@@ -151,6 +170,7 @@ export function loadControlPlaneConfig(
     connections: {
       keys: parseConnectionKeys(r.optionalString('CONNECTION_ENCRYPTION_KEYS')),
       keyFile: resolve(r.string('CONNECTION_KEY_FILE', defaultKeyFile(databaseUrl))),
+      defaultEnforcers: loadDefaultEnforcers(env),
     },
     approvals: {
       sweepIntervalMs: r.int('APPROVAL_SWEEP_INTERVAL_MS', 5000, { min: 100, max: 600_000 }),

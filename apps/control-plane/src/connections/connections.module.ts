@@ -2,10 +2,7 @@ import { Module } from '@nestjs/common';
 import { Logger } from '@portcullis/platform';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
 import { ConnectionDistributionRepository } from './connection-distribution.repository';
-import {
-  CONNECTION_DEFAULT_ENFORCERS,
-  loadDefaultEnforcers,
-} from './connection-enforcers.allow-list';
+import { CONNECTION_DEFAULT_ENFORCERS } from './connection-enforcers.allow-list';
 import { ConnectionKeyFileRepository } from './connection-key-file.repository';
 import { ConnectionKeyRotator } from './connection-key.rotator';
 import { ConnectionSecretCipher } from './connection-secret.cipher';
@@ -36,10 +33,10 @@ import { ConnectionsController } from './connections.controller';
     },
     { provide: ConnectionSecretSealer, useFactory: () => new ConnectionSecretSealer() },
     {
-      // Read from the environment at boot (ConfigError naming the variable stops it). It belongs in
-      // ControlPlaneConfig.connections; until it moves there, the process environment is the source.
+      // Validated with the rest of the configuration at boot (CONNECTION_DEFAULT_ENFORCERS).
       provide: CONNECTION_DEFAULT_ENFORCERS,
-      useFactory: () => loadDefaultEnforcers(process.env),
+      inject: [CONTROL_PLANE_CONFIG],
+      useFactory: (config: ControlPlaneConfig) => config.connections.defaultEnforcers,
     },
     ConnectionRepository,
     ConnectionDistributionRepository,

@@ -5,8 +5,8 @@ import {
   ensureJetStreamTopology,
   type JetStreamTopology,
 } from '@portcullis/contracts';
-import { errorMessage, redactUrl } from '@portcullis/platform';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '../config/control-plane.config';
+import { natsConnectFailure, natsConnectTarget } from './nats-connect.options';
 import { NatsConnectionLifecycle } from './nats-connection.lifecycle';
 import { JETSTREAM_TOPOLOGY, NATS_CONNECTION } from './nats.tokens';
 
@@ -24,15 +24,13 @@ import { JETSTREAM_TOPOLOGY, NATS_CONNECTION } from './nats.tokens';
       useFactory: async (config: ControlPlaneConfig): Promise<NatsConnection> => {
         try {
           return await connect({
-            servers: config.natsUrl,
+            ...natsConnectTarget(config),
             name: 'portcullis-control-plane',
             maxReconnectAttempts: -1,
             reconnectTimeWait: 500,
           });
         } catch (err) {
-          throw new Error(
-            `cannot connect to NATS at ${redactUrl(config.natsUrl)}: ${errorMessage(err)}`,
-          );
+          throw new Error(natsConnectFailure(config, err));
         }
       },
     },

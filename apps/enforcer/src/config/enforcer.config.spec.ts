@@ -277,6 +277,29 @@ describe('enforcer configuration', () => {
     });
   }
 
+  it('NATS login: anonymous by default; user:password in NATS_URL becomes natsAuth and leaves the URL', () => {
+    assert.deepEqual(loadEnforcerConfig(env()).natsAuth, { method: 'none' });
+    const c = loadEnforcerConfig(env({ NATS_URL: 'nats://enforcer-e1:pw@nats-1:4222' }));
+    assert.equal(c.natsUrl, 'nats://nats-1:4222');
+    assert.ok(c.natsAuth.method === 'user-password');
+    assert.equal(c.natsAuth.user, 'enforcer-e1');
+    assert.equal(c.natsAuth.password.reveal(), 'pw');
+  });
+
+  it('two NATS login methods stop boot naming both keys, never the secrets', () => {
+    assert.throws(
+      () =>
+        loadEnforcerConfig(
+          env({ NATS_TOKEN: 'tok-secret', NATS_USER: 'u', NATS_PASSWORD: 'pw-secret' }),
+        ),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.key === 'NATS_TOKEN' &&
+        /NATS_TOKEN and NATS_USER are both set/.test(err.message) &&
+        !/secret/.test(err.message),
+    );
+  });
+
   it('the default enforcer id is derived from the host name within NAME_PATTERN', () => {
     assert.equal(idFromHostname('Web-01.Prod.Example.COM'), 'web-01-prod-example-com');
     assert.equal(idFromHostname('...'), 'enforcer');

@@ -8,7 +8,14 @@ import {
   isObject,
   parseConnectionCredential,
 } from '@portcullis/contracts';
-import { ConfigError, EnvReader, redactUrl, type LogLevel } from '@portcullis/platform';
+import {
+  ConfigError,
+  EnvReader,
+  loadNatsClientConfig,
+  redactUrl,
+  type LogLevel,
+  type NatsAuth,
+} from '@portcullis/platform';
 import type { InjectedCredential } from '../connections/connection.types';
 
 /** One upstream the enforcer protects, addressed by callers as `/<name>/<rest>`. */
@@ -70,7 +77,10 @@ export interface EnforcerConfig {
    * `['*']` for all. Absent means `['*']`.
    */
   connectionServes?: readonly string[];
+  /** NATS_URL: servers, comma-separated, without userinfo (a user:password there is in natsAuth). */
   natsUrl: string;
+  /** How the enforcer logs in to NATS (NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS_FILE, NATS_NKEY_SEED_FILE). */
+  natsAuth: NatsAuth;
   jetStreamReplicas: number;
   auth: { issuer: string; audience: string[]; jwksUrl?: string };
   maxBodyBytes: number;
@@ -118,6 +128,7 @@ export function loadEnforcerConfig(
     throw new ConfigError('AUTH_AUDIENCE', 'must name at least one audience');
   const jwksUrl =
     r.optionalString('AUTH_JWKS_URL') === undefined ? undefined : r.url('AUTH_JWKS_URL');
+  const nats = loadNatsClientConfig(env);
   return {
     enforcerId,
     host: r.string('ENFORCER_HOST', '127.0.0.1'),
@@ -126,7 +137,8 @@ export function loadEnforcerConfig(
     bundle,
     connections: connectionsFile === undefined ? [] : loadConnectionsFile(connectionsFile, env),
     connectionServes: parseServes(r.list('ENFORCER_SERVES', ['*'])),
-    natsUrl: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    natsUrl: nats.url,
+    natsAuth: nats.auth,
     jetStreamReplicas: r.int('JETSTREAM_REPLICAS', 1, { min: 1, max: 5 }),
     auth: { issuer: r.url('AUTH_ISSUER'), audience, ...(jwksUrl ? { jwksUrl } : {}) },
     maxBodyBytes: r.int('ENFORCER_MAX_BODY_BYTES', 1_048_576, { min: 0, max: 64 * 1_048_576 }),

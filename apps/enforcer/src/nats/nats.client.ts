@@ -1,13 +1,15 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
-  errorMessage,
+  describeNatsAuth,
   redactUrl,
   type Component,
   type Health,
   type Logger,
+  type NatsAuth,
 } from '@portcullis/platform';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
+import { natsAuthOptions, natsConnectError, natsServers } from './nats-connect.options';
 
 /**
  * The enforcer's one NATS connection. Starting never waits for NATS: the proxy must come up and
@@ -27,6 +29,8 @@ export class NatsClient implements Component {
     private readonly clientName: string,
     private readonly metrics: EnforcerMetrics,
     private readonly logger: Logger,
+    /** How to log in (config.natsAuth); anonymous when omitted. */
+    private readonly auth: NatsAuth = { method: 'none' },
   ) {}
 
   async start(): Promise<void> {
@@ -71,7 +75,8 @@ export class NatsClient implements Component {
     while (!this.stopped) {
       try {
         const nc = await connect({
-          servers: this.url,
+          servers: natsServers(this.url),
+          ...natsAuthOptions(this.auth),
           name: this.clientName,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 1000,
@@ -85,17 +90,23 @@ export class NatsClient implements Component {
         }
         this.nc = nc;
         this.setConnected(true);
-        this.logger.info('nats connected', { url: redactUrl(this.url) });
+        this.logger.info('nats connected', {
+          url: redactUrl(this.url),
+          auth: describeNatsAuth(this.auth),
+        });
         void this.watchStatus(nc);
         const closed = await nc.closed();
         this.setConnected(false);
         if (this.stopped) return;
-        this.lastError = closed instanceof Error ? closed.message : 'connection closed';
+        this.lastError =
+          closed instanceof Error ? natsConnectError(closed, this.auth) : 'connection closed';
         this.logger.warn('nats connection closed; reconnecting', { error: this.lastError });
       } catch (err) {
-        this.lastError = errorMessage(err);
+        // A refused login is retried like an unreachable server: the credentials may be fixed
+        // on the server side (or the user created) without restarting every enforcer.
+        this.lastError = natsConnectError(err, this.auth);
         if (delay === 250)
-          this.logger.warn('nats unreachable; retrying', {
+          this.logger.warn('nats connect failed; retrying', {
             url: redactUrl(this.url),
             error: this.lastError,
           });
