@@ -121,6 +121,7 @@ export class EnforcerApp {
             this.logger.child('approvals'),
           ),
           maxWaitSeconds: config.approvals.maxWaitSeconds,
+          maxHeld: config.approvals.maxHeld,
           controlPlaneUrl: config.approvals.controlPlaneUrl,
         },
         maxBodyBytes: config.maxBodyBytes,

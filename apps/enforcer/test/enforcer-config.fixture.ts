@@ -40,6 +40,7 @@ export function testEnforcerConfig(
     },
     approvals: {
       maxWaitSeconds: 30,
+      maxHeld: 16,
       requestTimeoutMs: 2000,
       controlPlaneUrl: 'http://127.0.0.1:8700',
     },

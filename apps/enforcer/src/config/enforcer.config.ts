@@ -41,6 +41,8 @@ export type MaskOversize = 'fail' | 'truncate';
 export interface ApprovalConfig {
   /** Longest a caller may be held (`Prefer: wait=N` is capped to this); 0 never holds. */
   maxWaitSeconds: number;
+  /** Calls held at once at most; beyond it an escalated call is answered 202 at once. */
+  maxHeld: number;
   /** How long one NATS request to the control plane may take before the call fails closed. */
   requestTimeoutMs: number;
   /** Public base URL of the control plane, for the `status_url` in a 202 answer. */
@@ -149,6 +151,7 @@ export function loadEnforcerConfig(
     guardrails: loadGuardrails(r),
     approvals: {
       maxWaitSeconds: r.int('ENFORCER_APPROVAL_MAX_WAIT_SECONDS', 60, { min: 0, max: 3600 }),
+      maxHeld: r.int('ENFORCER_APPROVAL_MAX_HELD', 256, { min: 0, max: 100_000 }),
       requestTimeoutMs: r.int('ENFORCER_APPROVAL_TIMEOUT_MS', 3000, { min: 100, max: 60_000 }),
       controlPlaneUrl: r
         .url('ENFORCER_CONTROL_PLANE_URL', 'http://127.0.0.1:8700', ['http:', 'https:'])

@@ -70,6 +70,8 @@ export interface HttpAdapterOptions {
     escalator: ApprovalEscalator;
     /** Cap on `Prefer: wait=N`. */
     maxWaitSeconds: number;
+    /** Calls held at once at most (each holds its socket and buffered body). */
+    maxHeld: number;
     /** Control-plane base URL for the `status_url` of a pending approval. */
     controlPlaneUrl: string;
   };
@@ -122,6 +124,8 @@ export class HttpAdapter implements Component {
   private readonly agents = new Map<string, HttpAgent>();
   private readonly inFlight = new WeakMap<Duplex, Set<InFlight>>();
   private boundPort = 0;
+  /** Escalated calls currently held waiting for an approver. */
+  private held = 0;
 
   constructor(
     private readonly opts: HttpAdapterOptions,
@@ -448,29 +452,37 @@ export class HttpAdapter implements Component {
       return this.refuse(res, refused, statusFor(refused.code), false, undefined, facts);
     }
     const presentedId = presented.length === 1 ? presented[0].trim() : null;
-    const waitSeconds = presentedId === null ? preferredWait(req.rawHeaders) : 0;
-    const result = await this.opts.approvals.escalator.escalate({
-      decision,
-      approval,
-      connection: upstream.connection.name,
-      fingerprint: approvalFingerprint({
-        issuer: identity.issuer,
-        subject: identity.subject,
+    const asked = presentedId === null ? preferredWait(req.rawHeaders) : 0;
+    // Held calls pin sockets and bodies: past the cap, answer 202 at once instead of holding.
+    const hold = asked > 0 && this.held < this.opts.approvals.maxHeld;
+    const waitSeconds = hold ? Math.min(asked, this.opts.approvals.maxWaitSeconds) : 0;
+    if (hold) this.held++;
+    const result = await this.opts.approvals.escalator
+      .escalate({
+        decision,
+        approval,
         connection: upstream.connection.name,
-        method: req.method ?? '',
-        path: target.path,
-        query: target.rawQuery,
-        body: body ?? new Uint8Array(0),
-      }),
-      request: {
-        method: req.method ?? '',
-        path: target.path,
-        query: decision.meta.summary.query ?? null,
-        body: decision.input?.request.body ?? null,
-      },
-      presentedId,
-      waitMs: Math.min(waitSeconds, this.opts.approvals.maxWaitSeconds) * 1000,
-    });
+        fingerprint: approvalFingerprint({
+          issuer: identity.issuer,
+          subject: identity.subject,
+          connection: upstream.connection.name,
+          method: req.method ?? '',
+          path: target.path,
+          query: target.rawQuery,
+          body: body ?? new Uint8Array(0),
+        }),
+        request: {
+          method: req.method ?? '',
+          path: target.path,
+          query: decision.meta.summary.query ?? null,
+          body: decision.input?.request.body ?? null,
+        },
+        presentedId,
+        waitMs: waitSeconds * 1000,
+      })
+      .finally(() => {
+        if (hold) this.held--;
+      });
     facts.approval = approvalLink(result);
     if (res.destroyed) {
       this.pipeline.complete(decision, { status: 499, call: facts });
