@@ -1,4 +1,5 @@
 export * from './nats';
+export * from './nats-connect';
 export * from './validation';
 export * from './bundle';
 export * from './decision';

@@ -5,7 +5,7 @@ import {
   type ApprovalStatus,
 } from '@portcullis/contracts';
 import { InvalidRequestError } from '../errors/domain.error';
-import { ApprovalCursorCodec } from './approval-cursor.codec';
+import { approvalCursorCodec } from './approval-cursor.codec';
 import type { ApprovalListCursor } from './approval.repository';
 
 /** A validated `GET /v1/approvals` query. */
@@ -42,7 +42,7 @@ export class ApprovalRequestValidator {
         throw new InvalidRequestError(`status must be one of ${APPROVAL_STATUSES.join(', ')}`);
       out.status = status as ApprovalStatus;
     }
-    if (cursor !== undefined) out.cursor = ApprovalCursorCodec.decode(cursor);
+    if (cursor !== undefined) out.cursor = approvalCursorCodec.decode(cursor);
     if (limit !== undefined) {
       if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LIMIT)
         throw new InvalidRequestError(`limit must be an integer from 1 to ${MAX_LIMIT}`);

@@ -17,7 +17,7 @@ import type { ApprovalDetailDto, ApprovalPageDto, ApprovalStatusDto } from './ap
 import type { ApprovalEntity } from './approval.entity';
 import { ApprovalMapper } from './approval.mapper';
 import { ApprovalRepository } from './approval.repository';
-import { ApprovalCursorCodec } from './approval-cursor.codec';
+import { approvalCursorCodec } from './approval-cursor.codec';
 import { ApproverMatcher } from './approver.matcher';
 
 /**
@@ -159,7 +159,7 @@ export class ApprovalService {
       items: rows.map((r) => ApprovalMapper.summary(r, now, this.config.publicUrl)),
       next_cursor:
         more && last
-          ? ApprovalCursorCodec.encode({ createdAtMs: last.createdAtMs, id: last.id })
+          ? approvalCursorCodec.encode({ createdAtMs: last.createdAtMs, id: last.id })
           : null,
     };
   }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DecisionCursorCodec } from './decision-cursor.codec';
+import { decisionCursorCodec } from './decision-cursor.codec';
 import { DECISION_PAGE_LIMIT, DecisionQueryParser } from './decision-query.parser';
 import { DecisionQueryError } from './decision.errors';
 import { DecisionTimestamp } from './decision.timestamp';
@@ -26,7 +26,7 @@ describe('DecisionQueryParser', () => {
   });
 
   it('every documented filter is read into the query', () => {
-    const cursor = DecisionCursorCodec.encode({
+    const cursor = decisionCursorCodec.encode({
       timestampUs: 5,
       decisionId: '0b7a3c1e-6a43-4c5e-9f1d-2b8e4f6a9c10',
     });

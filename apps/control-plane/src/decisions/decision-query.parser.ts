@@ -1,5 +1,5 @@
 import { NAME_PATTERN, OUTCOMES, type Outcome } from '@portcullis/contracts';
-import { DecisionCursorCodec, type DecisionCursor } from './decision-cursor.codec';
+import { decisionCursorCodec, type DecisionCursor } from './decision-cursor.codec';
 import { DecisionQueryError } from './decision.errors';
 import { DecisionTimestamp } from './decision.timestamp';
 
@@ -130,7 +130,7 @@ export class DecisionQueryParser {
       query.limit = n;
     }
     const cursor = get('cursor');
-    if (cursor !== undefined) query.cursor = DecisionCursorCodec.decode(cursor);
+    if (cursor !== undefined) query.cursor = decisionCursorCodec.decode(cursor);
     return query;
   }
 }

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { REDACTED, type CallRecord, type DecisionEvent } from '@portcullis/contracts';
 import { CallRecordEntity } from './call-record.entity';
-import { DecisionCursorCodec } from './decision-cursor.codec';
+import { decisionCursorCodec } from './decision-cursor.codec';
 import { makeDecisionEvent } from './decision-event.fixture';
 import { DecisionQueryParser } from './decision-query.parser';
 import { DecisionNotFoundError, DecisionQueryError } from './decision.errors';
@@ -502,7 +502,7 @@ function decisionRepositoryContract(open: () => Promise<DecisionTestDatabase>): 
         [fixtures.d.decision_id],
       );
       assert.ok(page1.next_cursor);
-      assert.doesNotThrow(() => DecisionCursorCodec.decode(page1.next_cursor!));
+      assert.doesNotThrow(() => decisionCursorCodec.decode(page1.next_cursor!));
       const rest = await service.list(
         DecisionQueryParser.parse({ ...window, connection: 'crm', cursor: page1.next_cursor }),
       );

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { scrubDecisionEvent, type DecisionEvent } from '@portcullis/contracts';
 import { CallDto, CallPageDto } from './call.dto';
-import { DecisionCursorCodec } from './decision-cursor.codec';
+import { decisionCursorCodec } from './decision-cursor.codec';
 import type { DecisionQuery } from './decision-query.parser';
 import type { DecisionEntity } from './decision.entity';
 import { DecisionNotFoundError, DecisionQueryError } from './decision.errors';
@@ -35,7 +35,7 @@ export class DecisionService {
     const page = await this.repository.findPage(query);
     const dto = new DecisionPageDto();
     dto.items = page.rows.map((row) => DecisionMapper.decision(row));
-    dto.next_cursor = page.next ? DecisionCursorCodec.encode(page.next) : null;
+    dto.next_cursor = page.next ? decisionCursorCodec.encode(page.next) : null;
     return dto;
   }
 
@@ -51,7 +51,7 @@ export class DecisionService {
     const page = await this.repository.findPage(query);
     const dto = new CallPageDto();
     dto.items = page.rows.map((row) => DecisionMapper.call(row));
-    dto.next_cursor = page.next ? DecisionCursorCodec.encode(page.next) : null;
+    dto.next_cursor = page.next ? decisionCursorCodec.encode(page.next) : null;
     return dto;
   }
 

@@ -1,5 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { natsAuthOptions, natsConnectError, natsServers } from '@portcullis/contracts';
 import {
   describeNatsAuth,
   redactUrl,
@@ -9,7 +10,6 @@ import {
   type NatsAuth,
 } from '@portcullis/platform';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
-import { natsAuthOptions, natsConnectError, natsServers } from './nats-connect.options';
 
 /**
  * The enforcer's one NATS connection. Starting never waits for NATS: the proxy must come up and

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthorizationError, nkeys } from '@nats-io/nats-core';
 import { SecretValue, type NatsAuth } from '@portcullis/platform';
-import { natsAuthOptions, natsConnectError, natsServers } from './nats-connect.options';
+import { natsAuthOptions, natsConnectError, natsServers } from './nats-connect';
 
 const user = nkeys.createUser();
 const seed = new TextDecoder().decode(user.getSeed());
@@ -22,7 +22,7 @@ function signedNonce(sent: Record<string, unknown>, nonce = 'server-nonce'): boo
     .verify(new TextEncoder().encode(nonce), nkeys.decode(String(sent.sig)));
 }
 
-describe('enforcer NATS login options', () => {
+describe('NATS login options', () => {
   it('an anonymous client gets no authenticator', () => {
     assert.deepEqual(natsAuthOptions({ method: 'none' }), {});
   });

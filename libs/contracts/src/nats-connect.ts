@@ -1,3 +1,6 @@
+// Here rather than in libs/platform, beside NatsAuth: platform stays free of third-party packages
+// (dev-issuer and sample-upstream load it and never talk to NATS), while this lib is already the
+// one through which both apps use @nats-io.
 import {
   credsAuthenticator,
   nkeyAuthenticator,
@@ -10,8 +13,9 @@ import { describeNatsAuth, errorMessage, type NatsAuth } from '@portcullis/platf
 const encoder = new TextEncoder();
 
 /**
- * The login part of the enforcer's `connect()` options for its configured {@link NatsAuth}: an
- * authenticator, or nothing when it connects anonymously. Secrets leave their wrapper only here.
+ * The login part of `connect()` options for a configured {@link NatsAuth}: an authenticator, or
+ * nothing when the client connects anonymously. Every Portcullis NATS client logs in through this,
+ * and secrets leave their wrapper only here.
  */
 export function natsAuthOptions(auth: NatsAuth): { authenticator?: Authenticator } {
   switch (auth.method) {
