@@ -37,8 +37,8 @@ export type DecisionErrorCode = (typeof DECISION_ERROR_CODES)[number];
 
 /**
  * The decision document a policy returns from `portcullis/decision` (schema v1). `allow` is
- * required; everything else is optional. Unknown fields are kept for forward compatibility
- * (obligations such as `mask`, `record`, `approval` arrive in later schema versions).
+ * required; the obligations `mask`, `record` and `approval` are optional. Other unknown fields
+ * are kept for forward compatibility.
  */
 export interface DecisionDocument {
   allow: boolean;
@@ -47,8 +47,8 @@ export interface DecisionDocument {
 }
 
 /**
- * Obligation fields of the decision document that later schema versions define. An enforcer
- * that receives one it does not implement must not act as if it were absent (forwarding data
+ * Obligation fields of the decision document. An enforcer that receives one it does not
+ * implement (an older enforcer meeting a newer policy) must not act as if it were absent (forwarding data
  * the policy said to mask, say), so {@link checkDecisionDocument} fails closed on them. Other
  * unknown fields are informational and kept.
  */
