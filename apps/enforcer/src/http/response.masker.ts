@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { brotliDecompress, constants as zlib, inflate, gunzip, type ZlibOptions } from 'node:zlib';
 import { MaskingError, type Masker, type MaskReport, type MaskSpec } from '@portcullis/masking';
 import type { MaskOversize } from '../config/enforcer.config';
-import { bodyKind, type BodyKind } from '../pipeline/media-type';
+import { bodyKind, type BodyKind } from '../pipeline/body-kind.rules';
 
 const gunzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gunzip);
 const inflateAsync = promisify<Buffer, ZlibOptions, Buffer>(inflate);

@@ -1,7 +1,7 @@
 import type { CallRecord, RecordObligation, RecordedBody } from '@portcullis/contracts';
 import { MaskingError, type Masker, type MaskSpec } from '@portcullis/masking';
 import type { CallFacts, CapturedBody } from './decision.types';
-import { bodyKind } from './media-type';
+import { bodyKind } from './body-kind.rules';
 
 /**
  * Turns what the adapter captured of a call into its audit record: bytes each way, what masking
