@@ -457,6 +457,13 @@ ${b('5. The decision log and the recorded calls')}
   curl -s 'localhost:${PORTS.controlPlane}/v1/decisions?limit=5' -H "Authorization: Bearer $AUDIT"
   curl -s 'localhost:${PORTS.controlPlane}/v1/calls?limit=5' -H "Authorization: Bearer $AUDIT"
 
+${b('6. Just-in-time approval (deleting one customer needs a crm-approvers member)')}
+  ADMIN=$(token '{"sub":"fn-admin","claims":{"roles":["crm-admin"]}}')
+  BOB=$(token '{"sub":"bob","claims":{"portcullis_roles":["approver"],"groups":["crm-approvers"]}}')
+  curl -s -XDELETE localhost:${PORTS.enforcer}/crm/customers/2 -H "Authorization: Bearer $ADMIN"     # 202 {approval_id, …}
+  curl -s -XPOST localhost:${PORTS.controlPlane}/v1/approvals/<approval_id>/approve -H "Authorization: Bearer $BOB" -H 'content-type: application/json' -d '{}'
+  curl -i -XDELETE localhost:${PORTS.enforcer}/crm/customers/2 -H "Authorization: Bearer $ADMIN" -H "Portcullis-Approval: <approval_id>"   # 200, once
+
 `);
 }
 
