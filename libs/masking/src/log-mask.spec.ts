@@ -269,4 +269,16 @@ describe('applyLogMask', () => {
     assert.deepEqual((out.doc.input as JsonObject).u, value);
     assert.notEqual((out.doc.input as JsonObject).u, value);
   });
+
+  it('a pointer named twice removes one array element, not two', () => {
+    const rules = parseLogMaskRules(['/input/list/1', { op: 'remove', path: '/input/list/1' }]);
+    assert.ok(rules.ok);
+    const out = applyLogMask(
+      { input: { list: [1, 2, 3] } },
+      rules.rules,
+      new Masker(Buffer.alloc(32, 1)),
+    );
+    assert.deepEqual(out.doc, { input: { list: [1, 3] } });
+    assert.deepEqual(out.report.erased, ['/input/list/1']);
+  });
 });

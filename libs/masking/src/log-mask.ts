@@ -179,6 +179,9 @@ export function applyLogMask(
 
   const removes = rules
     .filter((r): r is Extract<LogMaskRule, { op: 'remove' }> => r.op === 'remove')
+    // One pointer named twice (as a string and as {op: "remove"}) is one removal: removing an
+    // array element twice would take its neighbour too.
+    .filter((r, i, all) => all.findIndex((o) => o.path === r.path) === i)
     .map((r) => ({ path: r.path, tokens: decodePointer(r.path) }))
     .filter((r): r is { path: string; tokens: string[] } => r.tokens !== null)
     .sort((a, b) => compareTokens(b.tokens, a.tokens));

@@ -86,23 +86,12 @@ interface Program {
   readonly rootHit: boolean;
 }
 
-const programs = new WeakMap<readonly FieldPath[], Program>();
-
 /**
  * Programs by the field list they were compiled from. Specs are parsed once per decision (or
- * once at boot, for the enforcer's defaults) and their `fields` arrays are immutable, so the
- * array itself is a sound key; without this every mask call would recompile its paths.
+ * once at boot, for the enforcer's defaults) and their `fields` arrays are frozen, so the array
+ * itself is a sound key; without this every mask call would recompile its paths.
  */
-const PROGRAMS = new WeakMap<readonly FieldPath[], Program>();
-
-function compiled(fields: readonly FieldPath[]): Program {
-  let program = PROGRAMS.get(fields);
-  if (!program) {
-    program = compile(fields);
-    PROGRAMS.set(fields, program);
-  }
-  return program;
-}
+const programs = new WeakMap<readonly FieldPath[], Program>();
 
 function compile(fields: readonly FieldPath[]): Program {
   const cached = programs.get(fields);
@@ -169,7 +158,7 @@ class MaskRun {
     }
     this.strategy = spec.strategy;
     this.detectors = DETECTION_ORDER.filter((d) => spec.detectors.includes(d));
-    this.program = compiled(spec.fields);
+    this.program = compile(spec.fields);
     this.seen = new Int32Array(this.program.steps.length);
   }
 

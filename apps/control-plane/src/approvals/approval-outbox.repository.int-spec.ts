@@ -111,11 +111,21 @@ for (const database of ['sqlite', 'postgres'] as const) {
         await Promise.all([write(), assert.rejects(other, Rollback)]);
       };
 
+      void it('a claim made from a stale listing is refused: another replica tried the row meanwhile', async () => {
+        const id = await delivery();
+        const now = Date.now();
+        // Another replica tried once and failed: attempts 1, next attempt in the future.
+        await outbox.failed(id, 1, 'HTTP 500', now + 60_000, now);
+        assert.equal(await outbox.claim(id, 0, now, now + 60_000), false, 'old attempt count');
+        assert.equal(await outbox.claim(id, 1, now, now + 60_000), false, 'backoff not yet over');
+        assert.equal(await outbox.claim(id, 1, now + 61_000, now + 120_000), true, 'due again');
+      });
+
       void it('a claim, a delivery and a failure are kept when an overlapping transaction rolls back', async () => {
         const claimed = await delivery();
         const now = Date.now();
         await duringRollback(async () =>
-          assert.equal(await outbox.claim(claimed, now, now + 60_000), true),
+          assert.equal(await outbox.claim(claimed, 0, now, now + 60_000), true),
         );
         assert.equal((await stored(claimed)).claimedUntilMs, now + 60_000);
 

@@ -33,16 +33,21 @@ export class ApprovalOutboxRepository {
       .getMany();
   }
 
-  /** Takes the lease on one delivery until `untilMs`; false when another replica holds it. */
-  async claim(id: string, nowMs: number, untilMs: number): Promise<boolean> {
+  /**
+   * Takes the lease on one delivery until `untilMs`; false when another replica holds it, or
+   * when the row moved on since it was listed (another replica tried it meanwhile: its backoff
+   * and attempt count stand, so `attempts` must still be what the caller saw, and the row due).
+   */
+  async claim(id: string, attempts: number, nowMs: number, untilMs: number): Promise<boolean> {
     const result = await this.transactions.run((tx) =>
       tx
         .createQueryBuilder()
         .update(ApprovalWebhookDeliveryEntity)
         .set({ claimedUntilMs: untilMs })
         .where(
-          "id = :id AND state = 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms < :now)",
-          { id, now: nowMs },
+          "id = :id AND state = 'pending' AND attempts = :attempts AND next_attempt_at_ms <= :now" +
+            ' AND (claimed_until_ms IS NULL OR claimed_until_ms < :now)',
+          { id, attempts, now: nowMs },
         )
         .execute(),
     );

@@ -117,7 +117,7 @@ export class ApprovalWebhookDispatcher implements Component {
     webhook: NonNullable<ControlPlaneConfig['approvals']['webhook']>,
   ): Promise<void> {
     const now = Date.now();
-    if (!(await this.outbox.claim(d.id, now, now + webhook.timeoutMs + 5000))) return;
+    if (!(await this.outbox.claim(d.id, d.attempts, now, now + webhook.timeoutMs + 5000))) return;
     const signature = ApprovalWebhookSignature.header(
       webhook.secret,
       d.payload,

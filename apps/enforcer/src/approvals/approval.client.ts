@@ -53,7 +53,11 @@ export class ApprovalClient {
    * passes first. Subscribes to change notices before asking for the current state, so a
    * decision made in between is not missed; the lookup also covers a lost notice at the end.
    */
-  async waitWhilePending(approvalId: string, waitMs: number): Promise<ApprovalState | null> {
+  async waitWhilePending(
+    approvalId: string,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<ApprovalState | null> {
     const nc = await this.connection();
     let sub: Subscription;
     try {
@@ -73,25 +77,34 @@ export class ApprovalClient {
       const now = await settled();
       if (now) return now;
       const notice = new Promise<ApprovalState | null>((resolve) => {
-        const timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
-        void (async () => {
-          for await (const msg of sub) {
-            try {
-              const state = parseApprovalState(msg.json());
-              if (state.status !== 'pending') {
-                clearTimeout(timer);
-                resolve(state);
-                return;
-              }
-            } catch {
-              // A garbled notice is ignored; the final lookup below still answers.
-            }
-          }
+        const done = (state: ApprovalState | null) => {
           clearTimeout(timer);
-          resolve(null);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(state);
+        };
+        const onAbort = () => done(null);
+        const timer = setTimeout(() => done(null), Math.max(0, deadline - Date.now()));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void (async () => {
+          try {
+            for await (const msg of sub) {
+              try {
+                const state = parseApprovalState(msg.json());
+                if (state.status !== 'pending') return done(state);
+              } catch {
+                // A garbled notice is ignored; the final lookup below still answers.
+              }
+            }
+          } catch {
+            // The subscription failed (a permissions violation, say): stop listening; the
+            // final lookup below still answers, and nothing escapes as an unhandled rejection.
+          }
+          done(null);
         })();
       });
-      return (await notice) ?? (await settled());
+      const noticed = await notice;
+      if (signal?.aborted) return null;
+      return noticed ?? (await settled());
     } finally {
       sub.unsubscribe();
     }

@@ -25,6 +25,8 @@ export interface EscalationRequest {
   presentedId: string | null;
   /** How long the caller is willing to be held for a decision (0: answer at once). */
   waitMs: number;
+  /** Aborted when the caller goes away: stop holding, and never use an approval for nobody. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -104,8 +106,13 @@ export class ApprovalEscalator {
     if (!created.ok) return failed(created, null);
     const approval = created.approval;
     if (req.waitMs <= 0) return { kind: 'pending', approval };
-    const settled = await this.client.waitWhilePending(approval.approval_id, req.waitMs);
-    if (settled === null) return { kind: 'pending', approval };
+    const settled = await this.client.waitWhilePending(
+      approval.approval_id,
+      req.waitMs,
+      req.signal,
+    );
+    // A caller who left must not burn the approval: its retry will use it.
+    if (settled === null || req.signal?.aborted) return { kind: 'pending', approval };
     if (settled.status === 'approved') return this.use(req, approval.approval_id);
     return {
       kind: 'refused',

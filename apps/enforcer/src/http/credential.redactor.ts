@@ -14,17 +14,28 @@ const MIN_BODY_NEEDLE = 8;
  * password or header value, and for basic auth the base64 form the upstream received.
  */
 export function credentialNeedles(credential: InjectedCredential): string[] {
+  let raw: string[];
   switch (credential.type) {
     case 'bearer':
-      return [credential.token];
+      raw = [credential.token];
+      break;
     case 'header':
-      return [credential.value];
+      raw = [credential.value];
+      break;
     case 'basic':
-      return [
+      raw = [
         credential.password,
         Buffer.from(`${credential.username}:${credential.password}`).toString('base64'),
       ];
+      break;
   }
+  // An echo may come back escaped: JSON (PHP escapes "/" as "\/"), or form/URL encoded.
+  const forms = new Set<string>();
+  for (const secret of raw) {
+    const json = JSON.stringify(secret).slice(1, -1);
+    forms.add(secret).add(json).add(json.replace(/\//g, '\\/')).add(encodeURIComponent(secret));
+  }
+  return [...forms];
 }
 
 /**

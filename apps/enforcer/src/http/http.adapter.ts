@@ -457,6 +457,9 @@ export class HttpAdapter implements Component {
     const hold = asked > 0 && this.held < this.opts.approvals.maxHeld;
     const waitSeconds = hold ? Math.min(asked, this.opts.approvals.maxWaitSeconds) : 0;
     if (hold) this.held++;
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    res.once('close', onClose);
     const result = await this.opts.approvals.escalator
       .escalate({
         decision,
@@ -479,9 +482,11 @@ export class HttpAdapter implements Component {
         },
         presentedId,
         waitMs: waitSeconds * 1000,
+        signal: gone.signal,
       })
       .finally(() => {
         if (hold) this.held--;
+        res.off('close', onClose);
       });
     facts.approval = approvalLink(result);
     if (res.destroyed) {
@@ -573,6 +578,12 @@ export class HttpAdapter implements Component {
     facts: CallFacts,
   ): void {
     const decisionId = decision.meta.decisionId;
+    if (res.destroyed) {
+      // The caller left while the call was being decided (authentication, a held approval):
+      // nothing goes upstream, and the one event says so.
+      this.pipeline.complete(decision, { status: 499, call: facts });
+      return;
+    }
     const mask = decision.obligations.mask;
     const hasBody =
       body !== null &&
@@ -623,63 +634,100 @@ export class HttpAdapter implements Component {
     upstreamReq.setTimeout(this.opts.upstreamTimeoutMs, () =>
       upstreamReq.destroy(new UpstreamTimeout()),
     );
+    /** Answers 502 (or cuts the response short) and records once, whatever state it is in. */
+    const fail = (code: 'upstream_failed' | 'masking_failed', message: string) => {
+      if (!res.headersSent && !res.destroyed) {
+        sendJson(res, 502, decisionId, { error: { code, message } });
+      } else res.destroy();
+      record(502, { code, message });
+    };
     upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
+      upstreamRes.on('error', () => undefined);
+      try {
+        respond(upstreamRes);
+      } catch (err) {
+        // A bug or an answer node cannot relay must neither crash the process nor hang the caller.
+        this.logger.error('upstream response could not be relayed', {
+          decision_id: decisionId,
+          error: errorMessage(err),
+        });
+        upstreamRes.destroy();
+        fail('upstream_failed', 'upstream response could not be relayed');
+      }
+    });
+    const respond = (upstreamRes: IncomingMessage): void => {
       const status = upstreamRes.statusCode ?? 502;
       facts.upstreamStatus = status;
-      upstreamRes.on('error', () => undefined);
+      if (!Number.isInteger(status) || status < 100 || status > 599) {
+        this.metrics.upstreamFailures.inc({ reason: 'bad_status' });
+        upstreamRes.destroy();
+        fail('upstream_failed', `upstream answered with an invalid status (${status})`);
+        return;
+      }
       if (mask) {
         const bodyAllowed = req.method !== 'HEAD' && status !== 204 && status !== 304;
-        this.opts.responseMasker.mask(upstreamRes, mask, bodyAllowed).then(
-          (out) => {
-            if (res.destroyed) return;
-            if (!out.ok) {
-              this.metrics.maskedResponses.inc({ result: 'failed' });
-              facts.bytesOut = 0;
-              this.logger.warn('response could not be masked', {
+        this.opts.responseMasker
+          .mask(upstreamRes, mask, bodyAllowed)
+          .then(
+            (out) => {
+              // Already answered (an upstream timeout after the head) or the caller is gone.
+              if (recorded || res.headersSent || res.destroyed) return;
+              if (!out.ok && out.upstreamBrokeOff) {
+                this.metrics.upstreamFailures.inc({ reason: 'broke_off' });
+                fail('upstream_failed', 'upstream response broke off');
+                return;
+              }
+              if (!out.ok) {
+                this.metrics.maskedResponses.inc({ result: 'failed' });
+                facts.bytesOut = 0;
+                this.logger.warn('response could not be masked', {
+                  decision_id: decisionId,
+                  connection: upstream.connection.name,
+                  error: out.message,
+                });
+                const message = `response withheld: ${out.message}`;
+                sendJson(res, 502, decisionId, { error: { code: 'masking_failed', message } });
+                record(502, { code: 'masking_failed', message });
+                return;
+              }
+              const replaced = out.report.fields + sumCounts(out.report.detectors);
+              this.metrics.maskedResponses.inc({ result: replaced > 0 ? 'masked' : 'unchanged' });
+              facts.masked = out.report;
+              facts.bytesOut = out.body.length;
+              facts.responseBody = {
+                data: out.body,
+                contentType: headerString(upstreamRes.headers['content-type']),
+                bytes: out.body.length,
+                complete: !out.truncated,
+                masked: true,
+              };
+              redactInPlace(out.body, scanFor);
+              const headers = withoutCredentialHeaders(
+                responseHeaders(out.headers, decisionId),
+                needles,
+              );
+              // Set after responseHeaders, which strips the upstream's x-portcullis-* headers.
+              if (out.truncated) headers['x-portcullis-truncated'] = 'true';
+              res.writeHead(status, headers);
+              res.on('finish', () => record(status));
+              res.end(out.body);
+            },
+            (err: unknown) => {
+              this.logger.error('response masking failed unexpectedly', {
                 decision_id: decisionId,
-                connection: upstream.connection.name,
-                error: out.message,
+                error: errorMessage(err),
               });
-              const message = `response withheld: ${out.message}`;
-              sendJson(res, 502, decisionId, { error: { code: 'masking_failed', message } });
-              record(502, { code: 'masking_failed', message });
-              return;
-            }
-            const replaced = out.report.fields + sumCounts(out.report.detectors);
-            this.metrics.maskedResponses.inc({ result: replaced > 0 ? 'masked' : 'unchanged' });
-            facts.masked = out.report;
-            facts.bytesOut = out.body.length;
-            facts.responseBody = {
-              data: out.body,
-              contentType: headerString(upstreamRes.headers['content-type']),
-              bytes: out.body.length,
-              complete: !out.truncated,
-              masked: true,
-            };
-            redactInPlace(out.body, scanFor);
-            const headers = withoutCredentialHeaders(
-              responseHeaders(out.headers, decisionId),
-              needles,
-            );
-            // Set after responseHeaders, which strips the upstream's x-portcullis-* headers.
-            if (out.truncated) headers['x-portcullis-truncated'] = 'true';
-            res.writeHead(status, headers);
-            res.on('finish', () => record(status));
-            res.end(out.body);
-          },
-          (err: unknown) => {
-            this.logger.error('response masking failed unexpectedly', {
+              upstreamRes.destroy();
+              fail('masking_failed', 'response withheld: masking failed');
+            },
+          )
+          .catch((err: unknown) => {
+            this.logger.error('masked response could not be sent', {
               decision_id: decisionId,
               error: errorMessage(err),
             });
-            upstreamRes.destroy();
-            const message = 'response withheld: masking failed';
-            if (!res.headersSent) {
-              sendJson(res, 502, decisionId, { error: { code: 'masking_failed', message } });
-            } else res.destroy();
-            record(502, { code: 'masking_failed', message });
-          },
-        );
+            fail('masking_failed', 'response withheld: masking failed');
+          });
         return;
       }
       if (scanFor.length > 0 && hasContentCoding(upstreamRes.headers['content-encoding'])) {
@@ -715,7 +763,7 @@ export class HttpAdapter implements Component {
         if (capture) facts.responseBody = capture.captured(upstreamRes.headers);
         record(status);
       });
-    });
+    };
     upstreamReq.on('error', (err: Error & { code?: string }) => {
       const timeout = err instanceof UpstreamTimeout;
       this.metrics.upstreamFailures.inc({

@@ -50,6 +50,8 @@ export interface MaskingFailure {
   ok: false;
   message: string;
   upstreamBytes: number;
+  /** Set when the upstream broke off: an upstream failure, not a masking one. */
+  upstreamBrokeOff?: true;
 }
 
 /**
@@ -82,7 +84,12 @@ export class ResponseMasker {
     }
     const read = await readLimited(res, this.opts.maxBytes);
     if (read === 'aborted') {
-      return { ok: false, message: 'upstream response broke off', upstreamBytes: 0 };
+      return {
+        ok: false,
+        message: 'upstream response broke off',
+        upstreamBytes: 0,
+        upstreamBrokeOff: true,
+      };
     }
     const headers = maskedHeaders(res.headers);
     if (!hasBody || read.bytes === 0) {

@@ -1,4 +1,4 @@
-import type { DecisionEvent, JsonObject } from '@portcullis/contracts';
+import { parseDecisionEvent, type DecisionEvent, type JsonObject } from '@portcullis/contracts';
 import {
   DETECTORS,
   applyLogMask,
@@ -58,7 +58,18 @@ export class DecisionLogMasker {
     if (rules.length === 0) {
       return erased.length === 0 ? event : { ...event, log_mask: { erased, masked: [] } };
     }
-    const out = applyLogMask(event as unknown as JsonObject, rules, this.masker);
+    let out = applyLogMask(event as unknown as JsonObject, rules, this.masker);
+    if (rules !== DEFAULT_RULES && rules !== FALLBACK_RULES) {
+      // A policy rule may break the event's own contract (remove /call/bytes_out, upsert a
+      // number into a body's data): the control plane would then refuse the whole event. Keep
+      // the event, and erase instead what the rules could have been meant to hide.
+      try {
+        parseDecisionEvent(out.doc);
+      } catch (err) {
+        this.fallback(decision, `log_mask broke the event contract: ${errorMessage(err)}`);
+        out = applyLogMask(event as unknown as JsonObject, FALLBACK_RULES, this.masker);
+      }
+    }
     return {
       ...(out.doc as unknown as DecisionEvent),
       log_mask: { erased: [...erased, ...out.report.erased], masked: out.report.masked },

@@ -506,6 +506,32 @@ describe('decision pipeline', () => {
       assert.ok(events[0].log_mask?.masked.includes('/input/request/body'), text);
     });
 
+    it('a log_mask that would break the event contract is replaced by erasure, and the event survives', async () => {
+      const { pipeline, events, metrics } = setup({
+        policy: {
+          entrypoints: new Set(['portcullis/decision', 'portcullis/log_mask']),
+          evaluate: (_input, o) =>
+            o?.entrypoint === 'portcullis/log_mask' ? ['/call/bytes_out'] : { allow: true },
+        },
+      });
+      const d = pipeline.decide(
+        call({
+          request: {
+            method: 'POST',
+            path: '/x',
+            query: {},
+            headers: {},
+            body: { ssn: '123-45-6789' },
+          },
+        }),
+      );
+      pipeline.complete(d, { status: 200, call: facts({ bytesOut: 12 }) });
+      const parsed = parseDecisionEvent(JSON.parse(JSON.stringify(events[0])));
+      assert.equal(parsed.call?.bytes_out, 12);
+      assert.ok(!JSON.stringify(parsed).includes('123-45-6789'));
+      assert.equal((await metrics.logMaskFailures.get()).values[0]?.value, 1);
+    });
+
     it('a call forwarded by fail-open is masked by every detector: no decision is no licence', () => {
       const { pipeline } = setup({
         failMode: 'open',
