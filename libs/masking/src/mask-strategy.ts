@@ -4,7 +4,7 @@ import { isAsciiAlnum, type DetectorName } from './detectors';
 export const MASK_STRATEGIES = ['redact', 'partial', 'hash'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 
-/** Below this many letters and digits `partial` keeps nothing: four would be half the value or more. */
+/** Below this many letters and digits `partial` keeps nothing: four would be more than half the value. */
 const PARTIAL_MIN_TO_KEEP = 8;
 const PARTIAL_KEEP = 4;
 const HASH_HEX_CHARS = 32;
@@ -38,7 +38,9 @@ export function partialMask(value: string): string {
 /** `jane.doe@example.com` → `j***@example.com`: the local part's length is not revealed. */
 export function partialEmail(value: string): string {
   const atSign = value.lastIndexOf('@');
-  return `${value.slice(0, 1)}***${value.slice(atSign)}`;
+  // A one-character local part would be shown whole: keep none of it then.
+  const first = atSign > 1 ? value.slice(0, 1) : '';
+  return `${first}***${value.slice(atSign)}`;
 }
 
 /**
