@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkRequestHead,
-  credentialHeadersSent,
   unsupportedRequestBody,
   keptHeaders,
   policyHeaders,
@@ -185,7 +184,7 @@ describe('header handling', () => {
   ].flat();
 
   it('the policy sees lower-cased headers without credentials, hop-by-hop headers or x-portcullis-*', () => {
-    const h = policyHeaders(keptHeaders(raw));
+    const h = policyHeaders(keptHeaders(raw).kept);
     assert.deepEqual(h, {
       host: 'enforcer:8800',
       accept: 'application/json',
@@ -207,11 +206,11 @@ describe('header handling', () => {
       '__proto__',
       'w',
     ];
-    const p = policyHeaders(keptHeaders(evil));
+    const p = policyHeaders(keptHeaders(evil).kept);
     assert.equal(Object.getPrototypeOf(p), Object.prototype);
     assert.equal(p.constructor, 'y');
     assert.equal(Object.getOwnPropertyDescriptor(p, '__proto__')?.value, 'x, w');
-    const u = upstreamHeaders(keptHeaders(evil), {
+    const u = upstreamHeaders(keptHeaders(evil).kept, {
       upstreamHost: 'up',
       sourceIp: '::1',
       decisionId: 'd',
@@ -241,7 +240,7 @@ describe('header handling', () => {
       'X-HTTP-Method-Override',
       'DELETE',
     ];
-    const u = upstreamHeaders(keptHeaders(spoof), {
+    const u = upstreamHeaders(keptHeaders(spoof).kept, {
       upstreamHost: 'up',
       sourceIp: '127.0.0.1',
       decisionId: 'd',
@@ -252,7 +251,7 @@ describe('header handling', () => {
     assert.equal(u['x-forwarded-proto'], 'http');
     for (const name of ['x-forwarded-host', 'forwarded', 'x-real-ip', 'x-http-method-override'])
       assert.equal(u[name], undefined, `${name} was forwarded`);
-    assert.deepEqual(policyHeaders(keptHeaders(spoof)), { host: 'a' });
+    assert.deepEqual(policyHeaders(keptHeaders(spoof).kept), { host: 'a' });
   });
 
   it('a refused call records its path without the query, which may carry a credential', () => {
@@ -261,7 +260,7 @@ describe('header handling', () => {
   });
 
   it('the upstream receives no caller credentials and no hop-by-hop headers', () => {
-    const h = upstreamHeaders(keptHeaders(raw), {
+    const h = upstreamHeaders(keptHeaders(raw).kept, {
       upstreamHost: 'up:8901',
       sourceIp: '127.0.0.1',
       decisionId: 'd-1',
@@ -293,7 +292,7 @@ describe('header handling', () => {
   });
 
   it('a bodiless forward carries no Content-Length', () => {
-    const h = upstreamHeaders(keptHeaders(['Host', 'a']), {
+    const h = upstreamHeaders(keptHeaders(['Host', 'a']).kept, {
       upstreamHost: 'up',
       sourceIp: '::1',
       decisionId: 'd',
@@ -342,7 +341,7 @@ describe('header handling', () => {
     ];
 
     it('a bearer credential replaces whatever Authorization the caller sent', () => {
-      const h = upstreamHeaders(keptHeaders(caller), {
+      const h = upstreamHeaders(keptHeaders(caller).kept, {
         ...ctx,
         credentials: { type: 'bearer', token: 'upstream-secret' },
       });
@@ -352,7 +351,7 @@ describe('header handling', () => {
     });
 
     it('basic credentials are sent as one RFC 7617 Authorization header', () => {
-      const h = upstreamHeaders(keptHeaders(caller), {
+      const h = upstreamHeaders(keptHeaders(caller).kept, {
         ...ctx,
         credentials: { type: 'basic', username: 'svc', password: 'p:w' },
       });
@@ -360,7 +359,7 @@ describe('header handling', () => {
     });
 
     it("a caller-supplied header named like the connection's credential is dropped and replaced", () => {
-      const kept = keptHeaders(caller, 'x-api-key');
+      const { kept } = keptHeaders(caller, 'x-api-key');
       assert.equal(policyHeaders(kept)['x-api-key'], undefined, 'the policy never sees it');
       const h = upstreamHeaders(kept, {
         ...ctx,
@@ -371,25 +370,15 @@ describe('header handling', () => {
     });
 
     it('the credential headers the caller sent are listed once each, never their values', () => {
-      assert.deepEqual(credentialHeadersSent([...caller, 'authorization', 'again'], 'x-api-key'), [
-        'authorization',
-        'x-api-key',
-        'cookie',
-      ]);
+      const { kept, erased } = keptHeaders([...caller, 'authorization', 'again'], 'x-api-key');
+      assert.deepEqual(erased, ['authorization', 'x-api-key', 'cookie']);
+      assert.ok(!JSON.stringify([...kept]).includes('again'), 'their values are not kept');
     });
 
     it('a response to be masked is asked for whole and in codings the enforcer can undo', () => {
       const h = upstreamHeaders(
-        keptHeaders([
-          'Host',
-          'a',
-          'Accept-Encoding',
-          'zstd',
-          'Range',
-          'bytes=0-9',
-          'If-Range',
-          'x',
-        ]),
+        keptHeaders(['Host', 'a', 'Accept-Encoding', 'zstd', 'Range', 'bytes=0-9', 'If-Range', 'x'])
+          .kept,
         { ...ctx, credentials: null, acceptEncoding: 'gzip, deflate, br' },
       );
       assert.equal(h['accept-encoding'], 'gzip, deflate, br');
@@ -420,7 +409,7 @@ describe('header handling', () => {
     });
 
     it('the credential header spelled with underscores is dropped like the dashed one', () => {
-      const kept = keptHeaders(
+      const { kept } = keptHeaders(
         ['Host', 'a', 'X_Api_Key', 'forged', 'Proxy_Authorization', 'x'],
         'x-api-key',
       );
@@ -430,7 +419,7 @@ describe('header handling', () => {
 
     it('a response searched for the credential is asked for uncoded and in the default charset', () => {
       const h = upstreamHeaders(
-        keptHeaders(['Host', 'a', 'Accept-Encoding', 'gzip', 'Accept-Charset', 'utf-16']),
+        keptHeaders(['Host', 'a', 'Accept-Encoding', 'gzip', 'Accept-Charset', 'utf-16']).kept,
         {
           upstreamHost: 'up',
           sourceIp: '::1',

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { CREDENTIAL_HEADERS } from '@portcullis/contracts';
 import type { InjectedCredential } from '../connections/connection.types';
+import { foreignCharset } from '../pipeline/body-kind.rules';
 
 /** Methods the enforcer forwards; others (TRACE, CONNECT, WebDAV …) are refused with 405. */
 export const ALLOWED_METHODS: ReadonlySet<string> = new Set([
@@ -67,20 +68,27 @@ export function checkRequestHead(head: RequestHead): HeadCheck {
   const method = head.method ?? '';
   if (!ALLOWED_METHODS.has(method))
     return { ok: false, status: 405, reason: `method ${method || '(none)'} is not allowed` };
-  const counts = headerCounts(head.rawHeaders);
-  const host = headerValues(head.rawHeaders, 'host');
-  if ((counts.get('host') ?? 0) > 1)
-    return { ok: false, status: 400, reason: 'more than one Host header' };
+  // One pass over the raw headers: node's parsed ones would hide the duplicates looked for here.
+  const host: string[] = [];
+  const te: string[] = [];
+  let contentLengths = 0;
+  const raw = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === 'host') host.push(raw[i + 1]);
+    else if (name === 'transfer-encoding') te.push(raw[i + 1]);
+    else if (name === 'content-length') contentLengths++;
+  }
+  if (host.length > 1) return { ok: false, status: 400, reason: 'more than one Host header' };
   // Checked here rather than by node (requireHostHeader), so the refusal is a recorded decision.
   if (head.httpVersion !== '1.0' && host.length === 0)
     return { ok: false, status: 400, reason: 'HTTP/1.1 request without a Host header' };
-  if ((counts.get('content-length') ?? 0) > 1)
+  if (contentLengths > 1)
     return { ok: false, status: 400, reason: 'more than one Content-Length header' };
-  const te = headerValues(head.rawHeaders, 'transfer-encoding');
   if (te.length > 0) {
     if (head.httpVersion === '1.0')
       return { ok: false, status: 400, reason: 'Transfer-Encoding is not allowed on HTTP/1.0' };
-    if (counts.has('content-length')) {
+    if (contentLengths > 0) {
       return { ok: false, status: 400, reason: 'Transfer-Encoding and Content-Length together' };
     }
     if (te.length > 1 || te[0].trim().toLowerCase() !== 'chunked') {
@@ -130,20 +138,8 @@ export function unsupportedRequestBody(headers: IncomingHttpHeaders): string | n
   if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
     return 'request bodies with a Content-Encoding are not accepted; send them uncompressed';
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headers['content-type'] ?? '')?.[1];
-  if (charset !== undefined && !/^(utf-?8|us-ascii|ascii)$/i.test(charset)) {
-    return `request bodies must be UTF-8 (got charset "${charset}")`;
-  }
-  return null;
-}
-
-function headerCounts(raw: string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-  }
-  return counts;
+  const charset = foreignCharset(headers['content-type']);
+  return charset === null ? null : `request bodies must be UTF-8 (got charset "${charset}")`;
 }
 
 /** Every value of a header as sent, duplicates included (node's parsed headers drop some). */
@@ -161,12 +157,15 @@ function connectionNamed(connectionValues: string[]): Set<string> {
   return names;
 }
 
-function dropped(name: string, named: Set<string>, credentialHeader: string | null): boolean {
+/** Authorization, Cookie and the like, or the connection's own credential header. */
+function isCredential(name: string, credentialHeader: string | null): boolean {
   // CGI-style servers read `X_Api_Key` as `X-Api-Key`: compare credential names that way too.
   const dashed = name.includes('_') ? name.replace(/_/g, '-') : name;
+  return dashed === credentialHeader || CREDENTIAL_HEADERS.has(dashed);
+}
+
+function dropped(name: string, named: Set<string>): boolean {
   return (
-    dashed === credentialHeader ||
-    CREDENTIAL_HEADERS.has(dashed) ||
     // Addressed to the enforcer (JIT approval), never to the upstream or the policy.
     name === 'portcullis-approval' ||
     HOP_BY_HOP.has(name) ||
@@ -174,8 +173,7 @@ function dropped(name: string, named: Set<string>, credentialHeader: string | nu
     name.startsWith('proxy-') ||
     name.startsWith('x-portcullis-') ||
     name.startsWith('x-forwarded-') ||
-    FORWARDING.has(name) ||
-    CREDENTIAL_HEADERS.has(name)
+    FORWARDING.has(name)
   );
 }
 
@@ -189,43 +187,34 @@ export function summaryPath(target: string): string {
 }
 
 /**
- * The caller's headers that may travel on, in order, names lower-cased: without hop-by-hop
- * headers (and those Connection names), credentials, forwarding metadata or the enforcer's own
- * `x-portcullis-*` namespace. Computed once per call; the policy's view and the upstream's are
- * both derived from it, so they cannot disagree about what was dropped. Header names are
- * caller-chosen (`__proto__`, `constructor`), so they stay in a Map, never plain-object keys.
+ * The caller's headers split once per call. `kept`: those that may travel on, in order, names
+ * lower-cased: without hop-by-hop headers (and those Connection names), credentials, forwarding
+ * metadata or the enforcer's own `x-portcullis-*` namespace; the policy's view and the
+ * upstream's are both derived from it, so they cannot disagree about what was dropped. Header
+ * names are caller-chosen (`__proto__`, `constructor`), so they stay in a Map, never
+ * plain-object keys. `erased`: the credential headers the caller sent (lower-cased, each once,
+ * in order), Authorization, Cookie and the like plus the connection's own credential header,
+ * which the decision event lists as erased; their values are never kept anywhere.
  */
 export function keptHeaders(
   raw: string[],
   credentialHeader: string | null = null,
-): Map<string, string[]> {
+): { kept: Map<string, string[]>; erased: string[] } {
   const named = connectionNamed(headerValues(raw, 'connection'));
   const kept = new Map<string, string[]>();
+  const erased: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (dropped(name, named, credentialHeader)) continue;
+    if (isCredential(name, credentialHeader)) {
+      if (!erased.includes(name)) erased.push(name);
+      continue;
+    }
+    if (dropped(name, named)) continue;
     const values = kept.get(name);
     if (values) values.push(raw[i + 1]);
     else kept.set(name, [raw[i + 1]]);
   }
-  return kept;
-}
-
-/**
- * The credential headers the caller sent (lower-cased, each once, in order): Authorization,
- * Cookie and the like, plus the connection's own credential header. The decision event lists
- * them as erased; their values are never kept anywhere.
- */
-export function credentialHeadersSent(raw: string[], credentialHeader: string | null): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const dashed = name.replace(/_/g, '-');
-    if ((CREDENTIAL_HEADERS.has(dashed) || dashed === credentialHeader) && !out.includes(name)) {
-      out.push(name);
-    }
-  }
-  return out;
+  return { kept, erased };
 }
 
 /** Headers the policy sees: the kept headers, repeated ones joined with ", ". */

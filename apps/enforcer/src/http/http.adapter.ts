@@ -20,7 +20,11 @@ import {
 import { AuthenticationError, TokenVerifier, type VerifiedIdentity } from '@portcullis/identity';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
 import type { ApprovalEscalator, Escalation } from '../approvals/approval.escalator';
-import type { ConnectionSource, ResolvedConnection } from '../connections/connection.types';
+import type {
+  ConnectionSource,
+  InjectedCredential,
+  ResolvedConnection,
+} from '../connections/connection.types';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
 import type { DecisionPipeline } from '../pipeline/decision.pipeline';
 import type {
@@ -33,7 +37,6 @@ import type {
 import {
   ALLOWED_METHODS,
   checkRequestHead,
-  credentialHeadersSent,
   unsupportedRequestBody,
   headerValues,
   keptHeaders,
@@ -86,11 +89,20 @@ export interface TokenVerifierLike {
   verify(token: string): Promise<VerifiedIdentity>;
 }
 
+/** What forwarding to one connection needs, derived once per ResolvedConnection object. */
 interface Upstream {
   connection: ResolvedConnection;
   basePath: string;
   agent: HttpAgent;
   request: typeof httpRequest;
+  /** The credential the enforcer injects; null when there is none (or none usable yet). */
+  injected: InjectedCredential | null;
+  /** The caller-side name of the connection's credential header (lower-cased), if it has one. */
+  credentialHeader: string | null;
+  /** Forms of the credential an upstream could echo back in headers (see credentialNeedles). */
+  needles: string[];
+  /** Those long enough to search response bodies for (see bodyNeedles). */
+  scanFor: Buffer[];
 }
 
 /** Statuses the adapter may send itself; anything else comes from the upstream. */
@@ -146,11 +158,18 @@ export class HttpAdapter implements Component {
       agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
       this.agents.set(origin, agent);
     }
+    const credentials = connection.credentials;
+    const injected = credentials === 'unavailable' ? null : credentials;
+    const needles = injected ? credentialNeedles(injected) : [];
     const upstream: Upstream = {
       connection,
       basePath: connection.url.pathname.replace(/\/+$/, ''),
       agent,
       request: https ? httpsRequest : httpRequest,
+      injected,
+      credentialHeader: injected?.type === 'header' ? injected.name.toLowerCase() : null,
+      needles,
+      scanFor: bodyNeedles(needles),
     };
     this.upstreams.set(connection.name, upstream);
     return upstream;
@@ -323,13 +342,7 @@ export class HttpAdapter implements Component {
       body = read;
     }
     // The connection's own credential header is the caller's to lose, like Authorization.
-    const credentialHeader =
-      connection?.credentials && connection.credentials !== 'unavailable'
-        ? connection.credentials.type === 'header'
-          ? connection.credentials.name.toLowerCase()
-          : null
-        : null;
-    const kept = keptHeaders(req.rawHeaders, credentialHeader);
+    const { kept, erased } = keptHeaders(req.rawHeaders, upstream?.credentialHeader ?? null);
     const facts: CallFacts = {
       bytesIn: body?.length ?? 0,
       bytesOut: 0,
@@ -337,7 +350,7 @@ export class HttpAdapter implements Component {
       masked: null,
       requestBody: body === null ? null : captured(body, req.headers['content-type']),
       responseBody: null,
-      erasedHeaders: credentialHeadersSent(req.rawHeaders, credentialHeader),
+      erasedHeaders: erased,
     };
     const request: JsonObject = {
       method: req.method ?? '',
@@ -591,11 +604,8 @@ export class HttpAdapter implements Component {
         req.headers['content-length'] !== undefined ||
         req.headers['transfer-encoding'] !== undefined);
     const url = upstream.connection.url;
-    const credentials = upstream.connection.credentials;
-    const injected = credentials === 'unavailable' || credentials === null ? null : credentials;
     // What the upstream could echo back to the caller: never let the credential out that way.
-    const needles = injected ? credentialNeedles(injected) : [];
-    const scanFor = bodyNeedles(needles);
+    const { injected, needles, scanFor } = upstream;
     const headers: OutgoingHttpHeaders = upstreamHeaders(kept, {
       upstreamHost: url.host,
       sourceIp: decision.meta.sourceIp,

@@ -3,7 +3,12 @@ import { promisify } from 'node:util';
 import { brotliDecompress, constants as zlib, inflate, gunzip, type ZlibOptions } from 'node:zlib';
 import { MaskingError, type Masker, type MaskReport, type MaskSpec } from '@portcullis/masking';
 import type { MaskOversize } from '../config/enforcer.config';
-import { bodyKind, type BodyKind } from '../pipeline/body-kind.rules';
+import {
+  bodyKind,
+  foreignCharset,
+  hasNonUtf8Bytes,
+  type BodyKind,
+} from '../pipeline/body-kind.rules';
 
 const gunzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gunzip);
 const inflateAsync = promisify<Buffer, ZlibOptions, Buffer>(inflate);
@@ -203,20 +208,16 @@ function safeCut(text: string): string {
 }
 
 /**
- * The detectors read UTF-8. A body in another charset (UTF-16 has a NUL in every ASCII
- * character, so no pattern matches) would pass unmasked: refuse it instead. A caller could ask
- * for one with Accept-Charset, so this is not an upstream's quirk but an attack to close.
+ * The detectors read UTF-8: a body in another charset would pass unmasked, so it is refused. A
+ * caller could ask for one with Accept-Charset, so this is not an upstream's quirk but an attack
+ * to close.
  */
-export function unmaskableText(contentType: string | undefined, body: Buffer): string | null {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
-  if (charset !== undefined && !['utf-8', 'utf8', 'us-ascii', 'ascii'].includes(charset)) {
-    return `cannot mask a response in charset "${charset}" (only UTF-8)`;
-  }
-  const bom2 = body.length >= 2 ? body.readUInt16BE(0) : 0;
-  if (bom2 === 0xfeff || bom2 === 0xfffe || body.includes(0)) {
-    return 'cannot mask a response that is not UTF-8 text (UTF-16/32 or NUL bytes)';
-  }
-  return null;
+function unmaskableText(contentType: string | undefined, body: Buffer): string | null {
+  const charset = foreignCharset(contentType)?.toLowerCase();
+  if (charset !== undefined) return `cannot mask a response in charset "${charset}" (only UTF-8)`;
+  return hasNonUtf8Bytes(body)
+    ? 'cannot mask a response that is not UTF-8 text (UTF-16/32 or NUL bytes)'
+    : null;
 }
 
 /** The codings applied, in the order they were applied; null when one is unknown. */

@@ -1,7 +1,7 @@
 import type { CallRecord, RecordObligation, RecordedBody } from '@portcullis/contracts';
 import { MaskingError, type Masker, type MaskSpec } from '@portcullis/masking';
 import type { CallFacts, CapturedBody } from './decision.types';
-import { bodyKind } from './body-kind.rules';
+import { bodyKind, foreignCharset, hasNonUtf8Bytes } from './body-kind.rules';
 
 /**
  * Turns what the adapter captured of a call into its audit record: bytes each way, what masking
@@ -38,7 +38,10 @@ export class CallRecorder {
     let data = captured.data;
     const text = bodyKind(captured.contentType) !== 'binary';
     if (mask !== null && !captured.masked) {
-      if (!text || !isUtf8Text(captured)) return withheld;
+      // Detectors read UTF-8 only: anything else would be recorded as it came.
+      if (!text || foreignCharset(captured.contentType) !== null || hasNonUtf8Bytes(data)) {
+        return withheld;
+      }
       try {
         data = this.maskBytes(data, captured, mask);
       } catch (err) {
@@ -73,11 +76,4 @@ export class CallRecorder {
     }
     return Buffer.from(this.masker.maskText(text, mask).text);
   }
-}
-
-/** Detectors read UTF-8 only: a body declared in another charset, or holding NUL bytes, is not. */
-function isUtf8Text(captured: CapturedBody): boolean {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(captured.contentType ?? '')?.[1];
-  if (charset !== undefined && !/^(utf-?8|us-ascii|ascii)$/i.test(charset)) return false;
-  return !captured.data.includes(0);
 }

@@ -58,6 +58,10 @@ export class DecisionLogMasker {
     if (rules.length === 0) {
       return erased.length === 0 ? event : { ...event, log_mask: { erased, masked: [] } };
     }
+    if (rules === DEFAULT_RULES && !hasDefaultTargets(event)) {
+      // A call refused before any policy saw it: nothing for the detectors to read.
+      return { ...event, log_mask: { erased, masked: [] } };
+    }
     let out = applyLogMask(event as unknown as JsonObject, rules, this.masker);
     if (rules !== DEFAULT_RULES && rules !== FALLBACK_RULES) {
       // A policy rule may break the event's own contract (remove /call/bytes_out, upsert a
@@ -102,6 +106,15 @@ export class DecisionLogMasker {
     });
     return FALLBACK_RULES;
   }
+}
+
+/** Whether any path the default rules scan holds something: the input or a recorded body. */
+function hasDefaultTargets(event: DecisionEvent): boolean {
+  return (
+    event.input !== null ||
+    (event.call?.request_body ?? null) !== null ||
+    (event.call?.response_body ?? null) !== null
+  );
 }
 
 /** RFC 6901: `~` and `/` inside a reference token are escaped. */

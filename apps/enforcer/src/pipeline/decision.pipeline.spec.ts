@@ -164,13 +164,21 @@ describe('decision pipeline', () => {
       message: 'token_expired: token has expired',
     });
     assert.equal(await counter(metrics, 'deny', 'unauthenticated'), 1);
+    // No policy saw it, so there is nothing to mask, and the event says so.
+    assert.deepEqual(events[0].log_mask, { erased: [], masked: [] });
   });
 
-  it('an unknown connection is a recorded deny', () => {
-    const { pipeline } = setup();
+  it('an unknown connection is a recorded deny', async () => {
+    const { pipeline, events, metrics } = setup();
     const d = pipeline.decide(call({ connection: null, connectionName: 'nope' }));
     assert.equal(d.code, 'unknown_connection');
     assert.equal(d.forward, false);
+    pipeline.complete(d, { status: 404 });
+    assert.equal(events.length, 1);
+    assert.equal(events[0].outcome, 'deny');
+    assert.equal(events[0].connection, 'nope');
+    assert.equal(events[0].error?.code, 'unknown_connection');
+    assert.equal(await counter(metrics, 'deny', 'unknown_connection'), 1);
   });
 
   const failures: [string, EvaluablePolicy | null, string][] = [
