@@ -221,9 +221,9 @@ export function parseDecisionEvent(value: unknown): DecisionEvent {
   const input = r.raw('input');
   const result = r.raw('result');
   if (input !== null && !isObject(input))
-    throw new Error('DecisionEvent: input must be an object or null');
+    throw new ContractViolation('DecisionEvent', 'input', 'must be an object or null');
   if (result !== null && !isObject(result))
-    throw new Error('DecisionEvent: result must be an object or null');
+    throw new ContractViolation('DecisionEvent', 'result', 'must be an object or null');
   return {
     schema: DECISION_EVENT_SCHEMA,
     decision_id: r.string('decision_id', { pattern: /^[0-9a-f-]{36}$/ }),
@@ -269,8 +269,8 @@ function optionalQuery(request: Reader): { query?: string | null } {
 }
 
 function optionalCall(r: Reader): { call?: CallRecord } {
-  if (r.raw('call') === undefined || r.raw('call') === null) return {};
-  const c = r.object('call');
+  const c = r.optionalObject('call');
+  if (c === null) return {};
   const masked = c.optionalObject('masked');
   const detectors = masked?.raw('detectors');
   if (detectors !== undefined && !isObject(detectors)) {
@@ -310,13 +310,13 @@ function recordedBody(b: Reader | null): RecordedBody | null {
 }
 
 function optionalApproval(r: Reader): { approval?: { id: string; status: string } } {
-  if (r.raw('approval') === undefined || r.raw('approval') === null) return {};
-  const a = r.object('approval');
+  const a = r.optionalObject('approval');
+  if (a === null) return {};
   return { approval: { id: a.string('id', { max: 64 }), status: a.string('status', { max: 32 }) } };
 }
 
 function optionalLogMask(r: Reader): { log_mask?: LogMaskReport } {
-  if (r.raw('log_mask') === undefined || r.raw('log_mask') === null) return {};
-  const m = r.object('log_mask');
+  const m = r.optionalObject('log_mask');
+  if (m === null) return {};
   return { log_mask: { erased: m.stringArray('erased'), masked: m.stringArray('masked') } };
 }

@@ -43,7 +43,7 @@ function at(text: string, i: number): number {
   return i >= 0 && i < text.length ? text.charCodeAt(i) : -1;
 }
 
-export function isDigit(c: number): boolean {
+function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
@@ -112,7 +112,7 @@ function isCardSeparator(c: number): boolean {
  * of something longer and never matches. Within a longer chain of groups, the longest Luhn-valid
  * window of whole groups from the left matches, so a card followed by " 2024" is still found.
  */
-export const scanCreditCards: Scanner = (text, from, to, hit) => {
+const scanCreditCards: Scanner = (text, from, to, hit) => {
   let i = from;
   while (i < to) {
     if (!isDigit(text.charCodeAt(i))) {
@@ -170,7 +170,7 @@ function cardRightOk(text: string, end: number, to: number): boolean {
  * numbers, with the never-issued values excluded: area 000, 666 and 900–999, group 00, serial
  * 0000. Bare nine-digit runs do not match: too many other identifiers look like that.
  */
-export const scanSsns: Scanner = (text, from, to, hit) => {
+const scanSsns: Scanner = (text, from, to, hit) => {
   let i = from;
   while (i < to) {
     if (!isDigit(text.charCodeAt(i))) {
@@ -218,7 +218,7 @@ function isIbanChar(c: number): boolean {
 }
 
 /** ISO 7064 mod 97-10 over the IBAN with separators dropped: valid when the remainder is 1. */
-export function ibanChecksumValid(text: string, start: number, end: number): boolean {
+function ibanChecksumValid(text: string, start: number, end: number): boolean {
   // The first four characters move to the end; letters count as two digits (A = 10 … Z = 35).
   let r = 0;
   const feed = (from: number, to: number) => {
@@ -239,7 +239,7 @@ export function ibanChecksumValid(text: string, start: number, end: number): boo
  * check must hold. When a spaced IBAN is followed by another four-character word, shorter
  * group-aligned prefixes are tried so the word does not hide the IBAN.
  */
-export const scanIbans: Scanner = (text, from, to, hit) => {
+const scanIbans: Scanner = (text, from, to, hit) => {
   let i = from;
   while (i + 15 <= to) {
     const c = text.charCodeAt(i);
@@ -307,7 +307,7 @@ function isLabelChar(c: number): boolean {
  * (the TLD, two letters or more). Quoted local parts and internationalised addresses are not
  * matched. Work per `@` is bounded (64 + 253 characters), so the scan is linear.
  */
-export const scanEmails: Scanner = (text, from, to, hit) => {
+const scanEmails: Scanner = (text, from, to, hit) => {
   let floor = from;
   let atSign = text.indexOf('@', from);
   while (atSign !== -1 && atSign < to) {
@@ -364,7 +364,7 @@ function isPhoneSeparator(c: number): boolean {
  * North-American forms `(555) 123-4567`, `(555)123-4567`, `555-123-4567`, `555.123.4567`, each
  * optionally after `1-`/`1.`. Anything glued to letters or further digits does not match.
  */
-export const scanPhones: Scanner = (text, from, to, hit) => {
+const scanPhones: Scanner = (text, from, to, hit) => {
   let i = from;
   while (i < to) {
     const c = text.charCodeAt(i);
@@ -470,7 +470,7 @@ const SECRET_TRIGGERS = new Set([...'-eAgrsxBb'].map((ch) => ch.charCodeAt(0)));
  * blocks (to the END line, or to the end of the text when it is missing), and the token after
  * `Bearer `. Every shape must start a token: a prefix in the middle of a word does not match.
  */
-export const scanSecrets: Scanner = (text, from, to, hit) => {
+const scanSecrets: Scanner = (text, from, to, hit) => {
   let i = from;
   while (i < to) {
     const end = SECRET_TRIGGERS.has(text.charCodeAt(i)) ? secretAt(text, i, to) : null;

@@ -116,7 +116,7 @@ function checkPointer(pointer: string): string | null {
 }
 
 /** RFC 6901 reference tokens, unescaped; null on a `~` not followed by 0 or 1. */
-export function decodePointer(pointer: string): string[] | null {
+function decodePointer(pointer: string): string[] | null {
   const tokens: string[] = [];
   for (const raw of pointer.slice(1).split('/')) {
     let token = '';

@@ -8,9 +8,9 @@ import { toolPath } from './tools';
 
 /**
  * A real nats-server with JetStream on a loopback port and a throwaway store directory.
- * `halt()`/`resume()` (or `restart()`) stop it with SIGTERM, the way an operator or systemd
- * would, and start it again on the SAME port and store, so streams, consumers and KV survive and
- * clients reconnect to the URL they already have. `stop()` ends it for good and removes the store.
+ * `halt()`/`resume()` stop it with SIGTERM, the way an operator or systemd would, and start it
+ * again on the SAME port and store, so streams, consumers and KV survive and clients reconnect to
+ * the URL they already have. `stop()` ends it for good and removes the store.
  */
 export class NatsServerProcess {
   private child: ChildProcess | null = null;
@@ -48,12 +48,6 @@ export class NatsServerProcess {
       throw err;
     }
     return server;
-  }
-
-  /** Stops the server and starts it again on the same port and store. */
-  async restart(): Promise<void> {
-    await this.halt();
-    await this.spawn();
   }
 
   /**

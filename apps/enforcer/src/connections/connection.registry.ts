@@ -13,6 +13,7 @@ import {
 } from '@portcullis/contracts';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
 import type { ConnectionConfig } from '../config/enforcer.config';
+import { KvBucketFollower, type KvBucketRound } from '../nats/kv-bucket.follower';
 import { EnforcerKeyPair } from './enforcer-key.pair';
 import type { ConnectionSource, InjectedCredential, ResolvedConnection } from './connection.types';
 
@@ -35,9 +36,6 @@ export interface ConnectionRegistryOptions {
   /** How often the public key is re-registered; default ENFORCER_KEY_REFRESH_MS (60 s). */
   keyRefreshMs?: number;
 }
-
-/** How often a running watch checks that its bucket still exists (a deleted bucket goes silent). */
-const BUCKET_CHECK_MS = 2000;
 
 /**
  * The connections this enforcer serves: those of its connections file, merged with those the
@@ -63,8 +61,7 @@ export class ConnectionRegistry implements Component, ConnectionSource {
   private stopped = false;
   private watching = false;
   private lastError: string | null = null;
-  private loop: Promise<void> | null = null;
-  private stopWatch: (() => void) | null = null;
+  private readonly follower: KvBucketFollower;
   private heartbeat: NodeJS.Timeout | null = null;
   private keysKv: KV | null = null;
 
@@ -88,6 +85,7 @@ export class ConnectionRegistry implements Component, ConnectionSource {
       ]),
     );
     this.merged = this.file;
+    this.follower = new KvBucketFollower(nats, 'connection', this.rounds(), logger);
   }
 
   /** The connection as it is now, or null; one map lookup (the per-call path). */
@@ -112,7 +110,7 @@ export class ConnectionRegistry implements Component, ConnectionSource {
 
   async start(): Promise<void> {
     this.keys = await EnforcerKeyPair.generate();
-    this.loop = this.run();
+    this.follower.start();
     this.heartbeat = setInterval(
       () => void this.register(),
       this.opts.keyRefreshMs ?? ENFORCER_KEY_REFRESH_MS,
@@ -123,7 +121,7 @@ export class ConnectionRegistry implements Component, ConnectionSource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    this.stopWatch?.();
+    const ended = this.follower.stop();
     // Unregister so the control plane stops sealing to a key that is about to vanish; best effort.
     const kv = this.keysKv;
     if (kv && this.nats.isConnected()) {
@@ -132,7 +130,7 @@ export class ConnectionRegistry implements Component, ConnectionSource {
         new Promise((r) => setTimeout(r, 1000).unref()),
       ]);
     }
-    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await ended;
   }
 
   health(): Health {
@@ -152,49 +150,26 @@ export class ConnectionRegistry implements Component, ConnectionSource {
     };
   }
 
-  private async run(): Promise<void> {
-    let delay = 250;
-    while (!this.stopped) {
-      try {
-        const nc = await this.nats.whenConnected();
-        if (this.stopped) return;
+  /** The follower's rounds: register and prune on each (re)connection, then apply every entry. */
+  private rounds(): KvBucketRound {
+    return {
+      open: async (nc) => {
         const topo = await ensureJetStreamTopology(nc, this.opts.topology, 'client');
         this.keysKv = topo.enforcerKeys;
         await this.register();
         await this.prune(nc);
-        const created = String((await topo.connections.status()).streamInfo.created);
-        const watch = await topo.connections.watch();
-        this.stopWatch = () => watch.stop();
-        if (this.stopped) watch.stop();
+        return { bucket: topo.connections };
+      },
+      watching: () => {
         this.watching = true;
         this.lastError = null;
-        delay = 250;
-        const guard = setInterval(() => {
-          topo.connections.status().then(
-            (st) => {
-              if (String(st.streamInfo.created) !== created) watch.stop();
-            },
-            () => watch.stop(),
-          );
-        }, BUCKET_CHECK_MS);
-        guard.unref();
-        try {
-          for await (const entry of watch) await this.apply(entry);
-        } finally {
-          clearInterval(guard);
-          this.watching = false;
-        }
-        if (this.stopped) return;
-        this.logger.warn('connection watch ended; watching again');
-      } catch (err) {
+      },
+      entry: (entry) => this.apply(entry),
+      ended: (err) => {
         this.watching = false;
-        if (this.stopped) return;
-        this.lastError = errorMessage(err);
-        this.logger.warn('connection watch failed; retrying', { error: this.lastError });
-      }
-      await new Promise((r) => setTimeout(r, delay).unref());
-      delay = Math.min(delay * 2, 5000);
-    }
+        if (err !== null) this.lastError = errorMessage(err);
+      },
+    };
   }
 
   /** (Re-)registers this enforcer's public key and what it serves; the bucket TTL expires it otherwise. */

@@ -13,6 +13,7 @@ import {
 } from '@portcullis/contracts';
 import { errorMessage, type Component, type Health, type Logger } from '@portcullis/platform';
 import type { EnforcerMetrics } from '../metrics/enforcer.metrics';
+import { KvBucketFollower, type KvBucketRound } from '../nats/kv-bucket.follower';
 import type { NatsClient } from '../nats/nats.client';
 import type { ActivePolicy, EvaluablePolicy, PolicySource } from '../pipeline/decision.types';
 
@@ -52,8 +53,7 @@ export class BundleWatcher implements Component, PolicySource {
   private readonly startedAt = new Date().toISOString();
   private enforcersKv: KV | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
-  private stopWatch: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
+  private readonly follower: KvBucketFollower;
   private readonly swapListeners: ((p: ActivePolicy) => void)[] = [];
   /** Newest pointer seen and not yet applied; only the newest is ever loaded (latest wins). */
   private pending: { entry: KvWatchEntry; artifacts: ObjectStore } | null = null;
@@ -75,6 +75,7 @@ export class BundleWatcher implements Component, PolicySource {
     private readonly logger: Logger,
   ) {
     this.metrics.bundleVersion.set({ bundle: opts.bundle }, 0);
+    this.follower = new KvBucketFollower(nats, 'bundle', this.rounds(), logger);
   }
 
   get bundleName(): string {
@@ -91,7 +92,7 @@ export class BundleWatcher implements Component, PolicySource {
   }
 
   async start(): Promise<void> {
-    this.loop = this.run();
+    this.follower.start();
     this.heartbeat = setInterval(() => void this.reportStatus(), this.opts.statusIntervalMs);
     this.heartbeat.unref();
   }
@@ -100,9 +101,7 @@ export class BundleWatcher implements Component, PolicySource {
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.stopWatch?.();
-    // The loop may be parked waiting for NATS that never comes; do not wait for it forever.
-    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.follower.stop();
   }
 
   health(): Health {
@@ -132,16 +131,18 @@ export class BundleWatcher implements Component, PolicySource {
     };
   }
 
-  private async run(): Promise<void> {
-    let delay = 250;
-    while (!this.stopped) {
-      try {
-        const nc = await this.nats.whenConnected();
-        if (this.stopped) return;
+  /** The follower's rounds: report status on each (re)connection, then offer every pointer. */
+  private rounds(): KvBucketRound {
+    let artifacts: ObjectStore;
+    return {
+      open: async (nc) => {
         const topo = await ensureJetStreamTopology(nc, this.opts.topology, 'client');
         this.enforcersKv = topo.enforcers;
+        artifacts = topo.artifacts;
         await this.reportStatus();
-        const created = String((await topo.bundles.status()).streamInfo.created);
+        return { bucket: topo.bundles, key: activeBundleKey(this.opts.bundle) };
+      },
+      watching: (created) => {
         if (this.bucketCreated !== null && this.bucketCreated !== created) {
           // Revisions of a re-created bucket start again at 1; without this every new
           // activation would look older than the one applied before and be ignored.
@@ -152,37 +153,9 @@ export class BundleWatcher implements Component, PolicySource {
           });
         }
         this.bucketCreated = created;
-        const watch = await topo.bundles.watch({ key: activeBundleKey(this.opts.bundle) });
-        this.stopWatch = () => watch.stop();
-        if (this.stopped) watch.stop();
-        delay = 250;
-        // A watch on a deleted bucket neither ends nor errors; it just stays silent. Checking
-        // the bucket's identity ends it, and the next round re-creates or re-opens the bucket.
-        const guard = setInterval(() => {
-          topo.bundles.status().then(
-            (st) => {
-              if (String(st.streamInfo.created) !== created) watch.stop();
-            },
-            () => watch.stop(),
-          );
-        }, BUCKET_CHECK_MS);
-        guard.unref();
-        try {
-          for await (const entry of watch) {
-            this.offer(entry, topo.artifacts);
-          }
-        } finally {
-          clearInterval(guard);
-        }
-        if (this.stopped) return;
-        this.logger.warn('bundle watch ended; watching again');
-      } catch (err) {
-        if (this.stopped) return;
-        this.logger.warn('bundle watch failed; retrying', { error: errorMessage(err) });
-      }
-      await new Promise((r) => setTimeout(r, delay).unref());
-      delay = Math.min(delay * 2, 5000);
-    }
+      },
+      entry: (entry) => this.offer(entry, artifacts),
+    };
   }
 
   /**
@@ -351,9 +324,6 @@ class WrongBundleError extends Error {}
 
 /** Loaded versions kept for instant rollback (each is one WASM instance, a few MiB). */
 const LOADED_VERSIONS_KEPT = 4;
-
-/** How often a running watch checks that its bucket still exists (see run()). */
-const BUCKET_CHECK_MS = 2000;
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
