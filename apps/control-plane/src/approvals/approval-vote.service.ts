@@ -59,11 +59,7 @@ export class ApprovalVoteService {
           'you already approved this request; another approver must approve',
         );
       case 'not_pending':
-        this.assertPending(await this.existing(id), Date.now());
-        throw new ApprovalStateConflictError(
-          'approval_not_pending',
-          'the request changed; reload it',
-        );
+        return this.changedMeanwhile(id);
       case 'counted':
         this.notifier.announce('approved', result.row, actor, now);
         return this.detail(result.row);
@@ -87,13 +83,7 @@ export class ApprovalVoteService {
       comment,
     };
     const denied = await this.approvals.deny(id, now, this.notifier.records('denied', actor, now));
-    if (!denied) {
-      this.assertPending(await this.existing(id), Date.now());
-      throw new ApprovalStateConflictError(
-        'approval_not_pending',
-        'the request changed; reload it',
-      );
-    }
+    if (!denied) return this.changedMeanwhile(id);
     this.notifier.announce('denied', denied, actor, now);
     return this.detail(denied);
   }
@@ -116,6 +106,15 @@ export class ApprovalVoteService {
         'approval_not_pending',
         `the request is already ${status}`,
       );
+  }
+
+  /**
+   * The vote lost a race with another writer: says what the request became (expired, approved,
+   * denied …), or that it changed, when a reload still shows it pending.
+   */
+  private async changedMeanwhile(id: string): Promise<never> {
+    this.assertPending(await this.existing(id), Date.now());
+    throw new ApprovalStateConflictError('approval_not_pending', 'the request changed; reload it');
   }
 
   private async existing(id: string): Promise<ApprovalEntity> {

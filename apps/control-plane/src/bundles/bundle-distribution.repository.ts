@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import {
   activeBundleKey,
   bundleArtifactNames,
@@ -9,6 +8,7 @@ import {
 } from '@portcullis/contracts';
 import { errorMessage } from '@portcullis/platform';
 import { UnavailableError } from '../errors/domain.error';
+import { compareAndSetKv, readKvForUpdate } from '../nats/kv-bucket.operations';
 import { JETSTREAM_TOPOLOGY } from '../nats/nats.tokens';
 import type { BundleArtifacts } from './bundle.repository';
 
@@ -49,17 +49,10 @@ export class BundleDistributionRepository {
   async currentPointer(
     bundle: string,
   ): Promise<{ pointer: BundlePointer | null; revision: number }> {
-    return this.nats('read the active bundle pointer', async () => {
-      const entry = await this.topology.bundles.get(activeBundleKey(bundle));
-      if (!entry) return { pointer: null, revision: 0 };
-      if (entry.operation !== 'PUT' || entry.length === 0)
-        return { pointer: null, revision: entry.revision };
-      try {
-        return { pointer: parseBundlePointer(entry.json()), revision: entry.revision };
-      } catch {
-        return { pointer: null, revision: entry.revision };
-      }
-    });
+    const read = await this.nats('read the active bundle pointer', () =>
+      readKvForUpdate(this.topology.bundles, activeBundleKey(bundle), parseBundlePointer),
+    );
+    return { pointer: read.value, revision: read.revision };
   }
 
   /**
@@ -69,22 +62,9 @@ export class BundleDistributionRepository {
    */
   async publishPointer(pointer: BundlePointer, revision: number): Promise<boolean> {
     const key = activeBundleKey(pointer.bundle);
-    const value = JSON.stringify(pointer);
-    try {
-      if (revision === 0) await this.topology.bundles.create(key, value);
-      else await this.topology.bundles.update(key, value, revision);
-      return true;
-    } catch (err) {
-      if (
-        err instanceof JetStreamApiError &&
-        (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-          err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-      )
-        return false;
-      throw new UnavailableError(
-        `cannot publish the active bundle pointer in NATS: ${errorMessage(err)}`,
-      );
-    }
+    return this.nats('publish the active bundle pointer', () =>
+      compareAndSetKv(this.topology.bundles, key, JSON.stringify(pointer), revision),
+    );
   }
 
   private async holds(name: string, hexSha256: string): Promise<boolean> {

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   CONNECTION_NATS_NAMES,
@@ -12,6 +11,7 @@ import {
 } from '@portcullis/contracts';
 import { Logger, errorMessage } from '@portcullis/platform';
 import { UnavailableError } from '../errors/domain.error';
+import { compareAndSetKv, kvBucketKeys, readKvForUpdate } from '../nats/kv-bucket.operations';
 import { JETSTREAM_TOPOLOGY, NATS_CONNECTION } from '../nats/nats.tokens';
 
 /** A connection entry as NATS holds it: null when absent, deleted or not a valid record. */
@@ -45,7 +45,7 @@ export class ConnectionDistributionRepository {
     return this.nats('read enforcer keys', async () => {
       const out: EnforcerKey[] = [];
       const oldest = Date.now() - ENFORCER_KEY_TTL_MS;
-      for (const key of await this.keys(CONNECTION_NATS_NAMES.enforcerKeysBucket)) {
+      for (const key of await kvBucketKeys(this.nc, CONNECTION_NATS_NAMES.enforcerKeysBucket)) {
         const entry = await this.topology.enforcerKeys.get(key);
         if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
         try {
@@ -78,17 +78,10 @@ export class ConnectionDistributionRepository {
   }
 
   async current(name: string): Promise<PublishedConnection> {
-    return this.nats('read a connection', async () => {
-      const entry = await this.topology.connections.get(name);
-      if (!entry) return { record: null, revision: 0 };
-      if (entry.operation !== 'PUT' || entry.length === 0)
-        return { record: null, revision: entry.revision };
-      try {
-        return { record: parseConnectionRecord(entry.json()), revision: entry.revision };
-      } catch {
-        return { record: null, revision: entry.revision };
-      }
-    });
+    const read = await this.nats('read a connection', () =>
+      readKvForUpdate(this.topology.connections, name, parseConnectionRecord),
+    );
+    return { record: read.value, revision: read.revision };
   }
 
   /**
@@ -96,22 +89,9 @@ export class ConnectionDistributionRepository {
    * replica wrote it since it was read.
    */
   async put(record: ConnectionRecord, revision: number): Promise<boolean> {
-    const value = JSON.stringify(record);
-    try {
-      if (revision === 0) await this.topology.connections.create(record.name, value);
-      else await this.topology.connections.update(record.name, value, revision);
-      return true;
-    } catch (err) {
-      if (
-        err instanceof JetStreamApiError &&
-        (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-          err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-      )
-        return false;
-      throw new UnavailableError(
-        `cannot publish connection ${record.name} in NATS: ${errorMessage(err)}`,
-      );
-    }
+    return this.nats(`publish connection ${record.name}`, () =>
+      compareAndSetKv(this.topology.connections, record.name, JSON.stringify(record), revision),
+    );
   }
 
   /** Removes a connection from the bucket; with history 1 its last sealed value goes too. */
@@ -121,21 +101,9 @@ export class ConnectionDistributionRepository {
 
   /** Names of the connections the bucket holds (deleted ones included). */
   async publishedNames(): Promise<string[]> {
-    return this.nats('list connections', () => this.keys(CONNECTION_NATS_NAMES.connectionsBucket));
-  }
-
-  /**
-   * A bucket's keys from its stream's subject list, not `KV.keys()`, which leaks a consumer on an
-   * empty bucket (see EnforcerStatusRepository).
-   */
-  private async keys(bucket: string): Promise<string[]> {
-    const prefix = `$KV.${bucket}.`;
-    const jsm = await jetstreamManager(this.nc);
-    const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
-    return Object.keys(info.state.subjects ?? {})
-      .filter((s) => s.startsWith(prefix))
-      .map((s) => s.slice(prefix.length))
-      .sort();
+    return this.nats('list connections', () =>
+      kvBucketKeys(this.nc, CONNECTION_NATS_NAMES.connectionsBucket),
+    );
   }
 
   private async nats<T>(what: string, op: () => Promise<T>): Promise<T> {

@@ -662,30 +662,19 @@ describe('connection distribution over real NATS', () => {
 
 describe('CONNECTION_DEFAULT_ENFORCERS set empty: no enforcer until a connection lists some', () => {
   let nats: NatsServerProcess;
-  let dir: string;
   let h: ControlPlaneHarness;
   let nc: NatsConnection;
   let topology: JetStreamTopology;
   let admin: string;
-  const previous = process.env.CONNECTION_DEFAULT_ENFORCERS;
 
   before(async () => {
     nats = await NatsServerProcess.start();
-    dir = mkdtempSync(join(tmpdir(), 'cp-conn-default-'));
     nc = await connect({ servers: nats.url });
     topology = await ensureJetStreamTopology(nc, undefined, 'client');
-    // Read from the process environment at boot (see connections.module.ts).
-    process.env.CONNECTION_DEFAULT_ENFORCERS = '';
-    try {
-      h = await ControlPlaneHarness.start({
-        nats,
-        databaseUrl: `sqlite:${join(dir, 'cp.db')}`,
-        env: { CONNECTION_ENCRYPTION_KEYS: `k1:${key(1)}` },
-      });
-    } finally {
-      if (previous === undefined) delete process.env.CONNECTION_DEFAULT_ENFORCERS;
-      else process.env.CONNECTION_DEFAULT_ENFORCERS = previous;
-    }
+    h = await ControlPlaneHarness.start({
+      nats,
+      env: { CONNECTION_ENCRYPTION_KEYS: `k1:${key(1)}`, CONNECTION_DEFAULT_ENFORCERS: '' },
+    });
     admin = await h.token('carla@example.com', ['connection-admin']);
   });
 
@@ -693,7 +682,6 @@ describe('CONNECTION_DEFAULT_ENFORCERS set empty: no enforcer until a connection
     await h?.stop();
     await nc?.close();
     await nats?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a connection created without enforcers is sealed to nobody until it lists one', async () => {

@@ -1,10 +1,5 @@
-import { Column, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
-
-// PostgreSQL returns bigint as a string; byte counts of one call never exceed 2^53.
-const bigintAsNumber: ValueTransformer = {
-  to: (value: number | null | undefined) => value,
-  from: (value: string | number | null) => (value === null ? null : Number(value)),
-};
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { bigintAsNumber } from '../bundles/bigint.transformer';
 
 /**
  * The call audit facts of one stored decision (the event's `call`), keyed by its `decision_id`.

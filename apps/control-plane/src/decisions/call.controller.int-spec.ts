@@ -1,19 +1,10 @@
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { DataSource } from 'typeorm';
-import {
-  decisionSubject,
-  ensureJetStreamTopology,
-  type CallRecord,
-  type DecisionEvent,
-} from '@portcullis/contracts';
-import { NatsServerProcess, waitFor } from '@portcullis/testing';
-import { ControlPlaneHarness } from '../testing/control-plane.harness';
+import type { CallRecord } from '@portcullis/contracts';
+import { waitFor } from '@portcullis/testing';
+import { decisionApiStack, describeOnEachDatabase } from './decision-api.fixture';
 import { makeDecisionEvent } from './decision-event.fixture';
-import { POSTGRES_SKIP, POSTGRES_URL } from './decision-test.datasource';
 
 interface Page {
   items: Record<string, unknown>[];
@@ -63,32 +54,9 @@ const CALL: CallRecord = {
 
 /** Recorded calls, end to end: JetStream → consumer → database → `GET /v1/calls`. */
 function callApiContract(databaseUrl: () => Promise<string | undefined>): void {
-  let nats: NatsServerProcess;
-  let h: ControlPlaneHarness;
-  let enforcerSide: NatsConnection;
-  let js: JetStreamClient;
-  let auditor: string;
-
-  before(async () => {
-    nats = await NatsServerProcess.start();
-    const url = await databaseUrl();
-    h = await ControlPlaneHarness.start(url ? { nats, databaseUrl: url } : { nats });
-    auditor = await h.token('carol@example.com', ['auditor']);
-    enforcerSide = await connect({ servers: nats.url });
-    await ensureJetStreamTopology(enforcerSide);
-    js = jetstream(enforcerSide);
-  });
-
-  after(async () => {
-    await enforcerSide?.close();
-    await h?.stop();
-    await nats?.stop();
-  });
-
-  const publish = async (e: DecisionEvent, msgID = e.decision_id) => {
-    await js.publish(decisionSubject(e.enforcer_id), JSON.stringify(e), { msgID });
-  };
-  const get = (path: string, token = auditor) => h.request('GET', path, { token });
+  const api = decisionApiStack(databaseUrl);
+  const { publish } = api;
+  const get = (path: string, token = api.auditor) => api.h.request('GET', path, { token });
   const calls = async (query: string) => (await get(`/v1/calls${query}`)).body as Page;
   const listed = (subject: string, n: number) =>
     waitFor(
@@ -100,8 +68,8 @@ function callApiContract(databaseUrl: () => Promise<string | undefined>): void {
 
   void it('reading calls needs a token with the auditor role', async () => {
     assert.equal((await get('/v1/calls')).status, 200);
-    assert.equal((await h.request('GET', '/v1/calls')).status, 401);
-    const admin = await h.token('alice@example.com', ['policy-admin']);
+    assert.equal((await api.h.request('GET', '/v1/calls')).status, 401);
+    const admin = await api.h.token('alice@example.com', ['policy-admin']);
     const forbidden = await get('/v1/calls', admin);
     assert.equal(forbidden.status, 403);
     assert.equal((forbidden.body as ErrorBody).error.code, 'forbidden');
@@ -232,7 +200,7 @@ function callApiContract(databaseUrl: () => Promise<string | undefined>): void {
   });
 
   void it('the OpenAPI document describes the call endpoints and the call fields of decisions', async () => {
-    const doc = (await h.request('GET', '/docs-json')).body as {
+    const doc = (await api.h.request('GET', '/docs-json')).body as {
       paths: Record<string, unknown>;
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };
@@ -255,24 +223,4 @@ function callApiContract(databaseUrl: () => Promise<string | undefined>): void {
   });
 }
 
-void describe('recorded calls API (real control plane, nats-server, SQLite)', () => {
-  callApiContract(async () => undefined);
-});
-
-void describe('recorded calls API on PostgreSQL', { skip: POSTGRES_SKIP }, () => {
-  let admin: DataSource | undefined;
-  const schema = `calls_api_${randomBytes(6).toString('hex')}`;
-  callApiContract(async () => {
-    admin = new DataSource({ type: 'postgres', url: POSTGRES_URL });
-    await admin.initialize();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    const url = new URL(POSTGRES_URL ?? '');
-    url.searchParams.set('schema', schema);
-    return url.toString();
-  });
-  // Registered after the contract's hooks, so it runs once the app has closed its connections.
-  void after(async () => {
-    await admin?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin?.destroy();
-  });
-});
+describeOnEachDatabase('recorded calls API', 'calls_api', callApiContract);

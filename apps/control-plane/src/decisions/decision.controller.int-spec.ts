@@ -1,18 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { DataSource } from 'typeorm';
-import {
-  decisionSubject,
-  ensureJetStreamTopology,
-  type DecisionEvent,
-} from '@portcullis/contracts';
-import { NatsServerProcess, waitFor } from '@portcullis/testing';
-import { ControlPlaneHarness } from '../testing/control-plane.harness';
+import { waitFor } from '@portcullis/testing';
+import { decisionApiStack, describeOnEachDatabase } from './decision-api.fixture';
 import { makeDecisionEvent } from './decision-event.fixture';
-import { POSTGRES_SKIP, POSTGRES_URL } from './decision-test.datasource';
 
 interface Page {
   items: Record<string, unknown>[];
@@ -47,46 +38,26 @@ const DTO_FIELDS = [
 
 /** The HTTP contract of the decision log, against a running control plane on the given database. */
 function decisionApiContract(databaseUrl: () => Promise<string | undefined>): void {
-  let nats: NatsServerProcess;
-  let h: ControlPlaneHarness;
-  let enforcerSide: NatsConnection;
-  let js: JetStreamClient;
-  let auditor: string;
-
-  before(async () => {
-    nats = await NatsServerProcess.start();
-    const url = await databaseUrl();
-    h = await ControlPlaneHarness.start(url ? { nats, databaseUrl: url } : { nats });
-    auditor = await h.token('carol@example.com', ['auditor']);
-    enforcerSide = await connect({ servers: nats.url });
-    await ensureJetStreamTopology(enforcerSide);
-    js = jetstream(enforcerSide);
-  });
-
-  after(async () => {
-    await enforcerSide?.close();
-    await h?.stop();
-    await nats?.stop();
-  });
-
-  const publish = async (e: DecisionEvent, msgID = e.decision_id) => {
-    await js.publish(decisionSubject(e.enforcer_id), JSON.stringify(e), { msgID });
-  };
-  const list = async (query: string, token = auditor) =>
-    h.request('GET', `/v1/decisions${query}`, { token });
+  const api = decisionApiStack(databaseUrl);
+  const { publish } = api;
+  const list = async (query: string, token = api.auditor) =>
+    api.h.request('GET', `/v1/decisions${query}`, { token });
 
   void it('reading decisions needs a token with the auditor role', async () => {
     assert.equal((await list('')).status, 200);
-    const none = await h.request('GET', '/v1/decisions');
+    const none = await api.h.request('GET', '/v1/decisions');
     assert.equal(none.status, 401);
     assert.equal((none.body as ErrorBody).error.code.length > 0, true);
-    const admin = await h.token('alice@example.com', ['policy-admin']);
+    const admin = await api.h.token('alice@example.com', ['policy-admin']);
     const forbidden = await list('', admin);
     assert.equal(forbidden.status, 403);
     assert.equal((forbidden.body as ErrorBody).error.code, 'forbidden');
     assert.equal(
-      (await h.request('GET', `/v1/decisions/${makeDecisionEvent().decision_id}`, { token: admin }))
-        .status,
+      (
+        await api.h.request('GET', `/v1/decisions/${makeDecisionEvent().decision_id}`, {
+          token: admin,
+        })
+      ).status,
       403,
     );
   });
@@ -117,7 +88,9 @@ function decisionApiContract(databaseUrl: () => Promise<string | undefined>): vo
     assert.deepEqual(item.request, { ...e.request, query: null });
     assert.equal(item.call, null);
     assert.deepEqual(item.input, e.input);
-    const one = await h.request('GET', `/v1/decisions/${e.decision_id}`, { token: auditor });
+    const one = await api.h.request('GET', `/v1/decisions/${e.decision_id}`, {
+      token: api.auditor,
+    });
     assert.equal(one.status, 200);
     assert.deepEqual(one.body, item);
   });
@@ -205,19 +178,19 @@ function decisionApiContract(databaseUrl: () => Promise<string | undefined>): vo
   });
 
   void it('an unknown decision is a 404 JSON error', async () => {
-    const res = await h.request('GET', '/v1/decisions/00000000-0000-0000-0000-000000000000', {
-      token: auditor,
+    const res = await api.h.request('GET', '/v1/decisions/00000000-0000-0000-0000-000000000000', {
+      token: api.auditor,
     });
     assert.equal(res.status, 404);
     assert.equal((res.body as ErrorBody).error.code, 'not_found');
   });
 
   void it('readiness reports the decision consumer and /metrics exposes ingestion metrics', async () => {
-    const ready = (await h.request('GET', '/readyz')).body as {
+    const ready = (await api.h.request('GET', '/readyz')).body as {
       components: Record<string, { state: string }>;
     };
     assert.equal(ready.components['decisions-consumer']?.state, 'ok');
-    const metrics = (await h.request('GET', '/metrics')).text;
+    const metrics = (await api.h.request('GET', '/metrics')).text;
     for (const name of [
       'portcullis_control_plane_decision_events_stored_total',
       'portcullis_control_plane_decision_events_duplicate_total',
@@ -230,7 +203,7 @@ function decisionApiContract(databaseUrl: () => Promise<string | undefined>): vo
   });
 
   void it('the OpenAPI document describes the decision endpoints and DTOs', async () => {
-    const doc = (await h.request('GET', '/docs-json')).body as {
+    const doc = (await api.h.request('GET', '/docs-json')).body as {
       paths: Record<string, unknown>;
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };
@@ -243,24 +216,4 @@ function decisionApiContract(databaseUrl: () => Promise<string | undefined>): vo
   });
 }
 
-void describe('decision log API (real control plane, nats-server, SQLite)', () => {
-  decisionApiContract(async () => undefined);
-});
-
-void describe('decision log API on PostgreSQL', { skip: POSTGRES_SKIP }, () => {
-  let admin: DataSource | undefined;
-  const schema = `decisions_api_${randomBytes(6).toString('hex')}`;
-  decisionApiContract(async () => {
-    admin = new DataSource({ type: 'postgres', url: POSTGRES_URL });
-    await admin.initialize();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    const url = new URL(POSTGRES_URL ?? '');
-    url.searchParams.set('schema', schema);
-    return url.toString();
-  });
-  // Registered after the contract's hooks, so it runs once the app has closed its connections.
-  void after(async () => {
-    await admin?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin?.destroy();
-  });
-});
+describeOnEachDatabase('decision log API', 'decisions_api', decisionApiContract);

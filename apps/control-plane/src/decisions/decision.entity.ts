@@ -1,11 +1,6 @@
-import { Check, Column, Entity, Index, PrimaryColumn, type ValueTransformer } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintAsNumber } from '../bundles/bigint.transformer';
 import type { CallRecordEntity } from './call-record.entity';
-
-// PostgreSQL returns bigint as a string (it may exceed 2^53); epoch microseconds never do.
-const bigintAsNumber: ValueTransformer = {
-  to: (value: number | null | undefined) => value,
-  from: (value: string | number | null) => (value === null ? null : Number(value)),
-};
 
 /**
  * One stored decision event. Internal to the decisions module: the API maps it to `DecisionDto`.

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   NATS_NAMES,
@@ -9,10 +8,8 @@ import {
 } from '@portcullis/contracts';
 import { Logger, errorMessage } from '@portcullis/platform';
 import { UnavailableError } from '../errors/domain.error';
+import { kvBucketKeys } from '../nats/kv-bucket.operations';
 import { JETSTREAM_TOPOLOGY, NATS_CONNECTION } from '../nats/nats.tokens';
-
-const STREAM = `KV_${NATS_NAMES.enforcerStatusBucket}`;
-const SUBJECT_PREFIX = `$KV.${NATS_NAMES.enforcerStatusBucket}.`;
 
 /** Reads what enforcers report about themselves from the enforcer status KV bucket. */
 @Injectable()
@@ -31,7 +28,7 @@ export class EnforcerStatusRepository {
   async list(): Promise<EnforcerStatus[]> {
     try {
       const out: EnforcerStatus[] = [];
-      for (const key of await this.keys()) {
+      for (const key of await kvBucketKeys(this.nc, NATS_NAMES.enforcerStatusBucket)) {
         const entry = await this.topology.enforcers.get(key);
         if (!entry || entry.operation !== 'PUT' || entry.length === 0) continue;
         try {
@@ -44,19 +41,5 @@ export class EnforcerStatusRepository {
     } catch (err) {
       throw new UnavailableError(`cannot read enforcer status from NATS: ${errorMessage(err)}`);
     }
-  }
-
-  /**
-   * The bucket's keys from the stream's subject list. Not `KV.keys()`: on an empty bucket it
-   * returns without deleting the push consumer it created, so every call on a fleet without
-   * enforcers leaked one until the stream's consumer limit made this endpoint fail for good.
-   */
-  private async keys(): Promise<string[]> {
-    const jsm = await jetstreamManager(this.nc);
-    const info = await jsm.streams.info(STREAM, { subjects_filter: `${SUBJECT_PREFIX}>` });
-    return Object.keys(info.state.subjects ?? {})
-      .filter((s) => s.startsWith(SUBJECT_PREFIX))
-      .map((s) => s.slice(SUBJECT_PREFIX.length))
-      .sort();
   }
 }

@@ -60,9 +60,6 @@ export class ControlPlaneHarness {
         AUTH_ISSUER: issuer.issuer,
         AUTH_JWKS_URL: issuer.jwksUrl,
         OPA_BIN: process.env.OPA_BIN,
-        // Specs that set it in the process environment (connections.int-spec.ts) still reach
-        // the config, which now reads it with everything else; `env` wins.
-        CONNECTION_DEFAULT_ENFORCERS: process.env.CONNECTION_DEFAULT_ENFORCERS,
         LOG_LEVEL: process.env.PORTCULLIS_TEST_LOG_LEVEL ?? 'error',
         ...opts.env,
       });
