@@ -7,43 +7,47 @@ import { waitFor } from '@portcullis/testing';
 import { Stack, type HttpResult } from './support/stack';
 import { EXAMPLE_APPROVAL, examplePolicy } from './support/policies';
 
-/** A second requirement on one path with a 2 s expiry (the composition takes the shortest TTL). */
-const EXPIRY_RULES = `# METADATA
-# title: e2e approval expiry probe
-# description: Deleting customer 9 needs an approval that expires after 2 seconds.
-package portcullis.rules.e2e_expiry
+/**
+ * A team package adding one more approval requirement on `DELETE /crm{path}`; the example policy
+ * composes it with its own (the strictest count and the shortest TTL win).
+ */
+function extraApproval(
+  pkg: string,
+  description: string,
+  path: string,
+  requirement: { reason: string; ttl_seconds?: number; min_approvals?: number },
+): string {
+  const rule = { ...requirement, approvers: ['group:crm-approvers'] };
+  return `# METADATA
+# title: e2e ${pkg}
+# description: ${description}
+package portcullis.rules.${pkg}
 
 import rego.v1
 
-approval contains {
-	"reason": "expiry probe",
-	"approvers": ["group:crm-approvers"],
-	"ttl_seconds": 2,
-} if {
+approval contains ${JSON.stringify(rule)} if {
 	input.connection.name == "crm"
 	input.request.method == "DELETE"
-	input.request.path == "/customers/9"
+	input.request.path == "${path}"
 }
 `;
+}
+
+/** Deleting customer 9 needs an approval that expires after 2 seconds. */
+const EXPIRY_RULES = extraApproval(
+  'e2e_expiry',
+  'Deleting customer 9 needs an approval that expires after 2 seconds.',
+  '/customers/9',
+  { reason: 'expiry probe', ttl_seconds: 2 },
+);
 
 /** A stricter requirement on one path, published after an approval was granted there. */
-const TIGHTENED_RULES = `# METADATA
-# title: e2e tightened approval
-# description: Deleting customer 1 needs two approvals once this package is active.
-package portcullis.rules.e2e_tightened
-
-import rego.v1
-
-approval contains {
-	"reason": "two approvers for customer 1",
-	"approvers": ["group:crm-approvers"],
-	"min_approvals": 2,
-} if {
-	input.connection.name == "crm"
-	input.request.method == "DELETE"
-	input.request.path == "/customers/1"
-}
-`;
+const TIGHTENED_RULES = extraApproval(
+  'e2e_tightened',
+  'Deleting customer 1 needs two approvals once this package is active.',
+  '/customers/1',
+  { reason: 'two approvers for customer 1', min_approvals: 2 },
+);
 
 /** A valid IBAN: no detector of the example policy's mask names it, the approvers' mask does. */
 const IBAN = 'NL91ABNA0417164300';
@@ -182,6 +186,7 @@ describe('just-in-time approval (example policy: deleting one customer needs a c
     assert.equal((await act(approvalId, 'approve', approver)).status, 200);
     const res: HttpResult = await held;
     assert.equal(res.status, 200, res.text);
+    assert.equal((await fetch(`${stack.upstream.url}/customers/5`)).status, 404, 'deleted');
   });
 
   it('self-approval is refused, even for a requester holding the approver role', async () => {
@@ -247,6 +252,7 @@ describe('just-in-time approval (example policy: deleting one customer needs a c
       statuses.every((s) => s === 200 || s === 403),
       JSON.stringify(statuses),
     );
+    assert.equal((await fetch(`${stack.upstream.url}/customers/8`)).status, 404, 'deleted');
   });
 
   it('retrying a still-pending call without the approval header reuses its request', async () => {

@@ -18,9 +18,6 @@ describe('bundles: upload, rejection, activation and distribution', () => {
   let reader: string;
   let v1 = 0;
   let v2 = 0;
-  const upstreamCount = async () =>
-    ((await (await fetch(`${stack.upstream.url}/__stats`)).json()) as { requests: number })
-      .requests;
 
   before(async () => {
     stack = await Stack.start({ label: 'bundles' });
@@ -31,13 +28,13 @@ describe('bundles: upload, rejection, activation and distribution', () => {
   });
 
   it('with no policy activated, the enforcer fails closed (503) and forwards nothing', async () => {
-    const before = await upstreamCount();
+    const before = await stack.upstreamRequests();
     const res = await stack.proxy('GET', '/crm/customers', { token: reader });
     assert.equal(res.status, 503, res.text);
     assert.equal((res.body as { error: { code: string } }).error.code, 'no_policy');
     const id = res.headers.get('x-portcullis-decision-id');
     assert.ok(id);
-    assert.equal(await upstreamCount(), before);
+    assert.equal(await stack.upstreamRequests(), before);
     const [stored] = await stack
       .waitForDecisions([id])
       .then((all) => all.filter((d) => d.decision_id === id));
@@ -77,8 +74,11 @@ describe('bundles: upload, rejection, activation and distribution', () => {
   }
 
   it('a rejected upload activates nothing: the enforcer still fails closed', async () => {
+    const before = await stack.upstreamRequests();
     const res = await stack.proxy('GET', '/crm/customers', { token: reader });
     assert.equal(res.status, 503, res.text);
+    assert.equal((res.body as { error: { code: string } }).error.code, 'no_policy');
+    assert.equal(await stack.upstreamRequests(), before, 'nothing was forwarded');
   });
 
   it('an activated version reaches the running enforcer', async () => {

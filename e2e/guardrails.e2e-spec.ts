@@ -338,12 +338,15 @@ for (const variant of VARIANTS) {
 
       describe('recorded calls', () => {
         it('a write is recorded with identity, request line, status, sizes and masked bodies', async () => {
-          const body = JSON.stringify({ name: 'Grace', email: 'grace.hopper@example.com' });
+          const email = 'grace.hopper@example.com';
+          const body = JSON.stringify({ name: 'Grace', email });
+          // An allowed write: the example policy keeps the bodies of writes it lets through.
           const res = await stack.proxy('POST', '/crm/customers', {
-            token: reader,
+            token: admin,
             body,
             headers: { 'content-type': 'application/json' },
           });
+          assert.equal(res.status, 201, res.text);
           const id = res.headers.get('x-portcullis-decision-id');
           assert.ok(id);
           let call: Record<string, unknown> | undefined;
@@ -357,20 +360,31 @@ for (const variant of VARIANTS) {
             'the call record',
           );
           assert.ok(call);
-          assert.equal(call.subject, 'fn-guard-reader');
+          assert.equal(call.subject, 'fn-guard-admin');
           assert.equal(call.connection, 'crm');
           assert.equal(call.status, res.status);
-          assert.deepEqual((call.request as { method: string }).method, 'POST');
+          const request = call.request as { method: string; path: string };
+          assert.equal(request.method, 'POST');
+          assert.equal(request.path, '/customers');
           assert.equal(call.bytes_in, Buffer.byteLength(body));
           assert.equal(typeof call.duration_ms, 'number');
           assert.equal((call.bundle as { version: number }).version > 0, true);
+          for (const part of ['request_body', 'response_body'] as const) {
+            const recorded = call[part] as { data: string } | null;
+            assert.ok(recorded, `the example policy records the ${part} of a write`);
+            assert.match(recorded.data, /Grace/, `the ${part} is there`);
+            assert.ok(!recorded.data.includes(email), `${part} masks the e-mail: ${recorded.data}`);
+          }
+          assert.equal((call.request_body as { bytes: number }).bytes, Buffer.byteLength(body));
         });
       });
 
       describe('after everything above', () => {
         it('no stored decision, call record, NATS store, database or log holds a raw card number or a connection secret', async () => {
-          // Let the last events land before scanning.
-          await new Promise((resolve) => setTimeout(resolve, 1500));
+          // A last call, and its record in the log, mark that every earlier event has landed.
+          const last = await stack.proxy('GET', '/crm/customers', { token: reader });
+          assert.equal(last.status, 200, last.text);
+          await stack.waitForDecisions([last.headers.get('x-portcullis-decision-id') ?? '']);
           const needles = [
             ...SAMPLE_CARD_NUMBERS,
             ...SAMPLE_CARD_NUMBERS.map(digitsOnly),

@@ -28,9 +28,6 @@ describe('a call through the enforcer', () => {
     calls.push({ id, outcome, status: res.status, evaluated });
     return id;
   };
-  const upstreamCount = async () =>
-    ((await (await fetch(`${stack.upstream.url}/__stats`)).json()) as { requests: number })
-      .requests;
 
   before(async () => {
     stack = await Stack.start({ label: 'proxy' });
@@ -44,14 +41,14 @@ describe('a call through the enforcer', () => {
   });
 
   it('an allowed call reaches the upstream and returns its answer', async () => {
-    const before = await upstreamCount();
+    const before = await stack.upstreamRequests();
     const res = await stack.proxy('GET', '/crm/customers', { token: reader });
     record(res, 'allow', true);
     assert.equal(res.status, 200, res.text);
     const body = res.body as { items: { email: string }[] };
     assert.equal(body.items.length, 10);
     assert.ok(body.items.some((c) => c.email === 'ada.lovelace@example.com'));
-    assert.equal(await upstreamCount(), before + 1);
+    assert.equal(await stack.upstreamRequests(), before + 1);
   });
 
   it("the upstream receives the canonical path and never the caller's bearer token", async () => {
@@ -80,7 +77,7 @@ describe('a call through the enforcer', () => {
   });
 
   it("a denied call is 403 with the policy's reason and never reaches the upstream", async () => {
-    const before = await upstreamCount();
+    const before = await stack.upstreamRequests();
     const res = await stack.proxy('DELETE', '/crm/customers/1', { token: reader });
     const id = record(res, 'deny', true);
     assert.equal(res.status, 403, res.text);
@@ -92,7 +89,7 @@ describe('a call through the enforcer', () => {
     assert.equal(body.error.code, 'denied');
     assert.deepEqual(body.reasons, [DELETE_DENIED_REASON]);
     assert.equal(body.decision_id, id);
-    assert.equal(await upstreamCount(), before, 'the upstream saw no request');
+    assert.equal(await stack.upstreamRequests(), before, 'the upstream saw no request');
     const still = await stack.proxy('GET', '/crm/customers/1', { token: reader });
     record(still, 'allow', true);
     assert.equal(still.status, 200, 'customer 1 was not deleted');
@@ -133,7 +130,7 @@ describe('a call through the enforcer', () => {
       it(c.name, async () => {
         const token = await c.token();
         if (token) secrets.push(token);
-        const before = await upstreamCount();
+        const before = await stack.upstreamRequests();
         const res = await stack.proxy('GET', '/crm/customers', { token });
         const id = record(res, 'deny', false);
         assert.equal(res.status, 401, res.text);
@@ -142,7 +139,7 @@ describe('a call through the enforcer', () => {
         assert.ok(body.error.message.length > 0);
         assert.equal(body.decision_id, id);
         if (token) assert.ok(!res.text.includes(token), 'the error does not echo the token');
-        assert.equal(await upstreamCount(), before, 'the upstream saw no request');
+        assert.equal(await stack.upstreamRequests(), before, 'the upstream saw no request');
       });
     }
   });

@@ -13,7 +13,10 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm } from '@nats-io/kv';
 import { NATS_NAMES, parseEnforcerStatus, type EnforcerStatus } from '@portcullis/contracts';
 import { NatsServerProcess, REPO_ROOT, freePort, toolPath, waitFor } from '@portcullis/testing';
-import { createSampleUpstream } from '../../apps/sample-upstream/src/sample-upstream.server';
+import {
+  createSampleUpstream,
+  type SampleUpstreamStats,
+} from '../../apps/sample-upstream/src/sample-upstream.server';
 import { AppProcess } from './app-process';
 import { ScratchDatabase } from './postgres';
 
@@ -83,7 +86,7 @@ export class Stack {
   private readonly apps: AppProcess[] = [];
   private nc: NatsConnection | null = null;
   private adminTokenCache: { token: string; until: number } | null = null;
-  /** The stack's nats-server; `restartNats()` restarts it on the same port and store. */
+  /** The stack's nats-server; {@link haltNats} and {@link resumeNats} restart it on the same port and store. */
   nats!: NatsServerProcess;
   upstream!: StackUpstream;
   issuerUrl = '';
@@ -204,6 +207,13 @@ export class Stack {
     });
     await app.start();
     return { url: `http://127.0.0.1:${port}`, stop: () => app.stop() };
+  }
+
+  /** Calls the sample upstream has received so far (its `GET /__stats`): proof a call never reached it. */
+  async upstreamRequests(): Promise<number> {
+    const res = await fetch(`${this.upstream.url}/__stats`);
+    if (res.status !== 200) throw new Error(`sample upstream /__stats answered ${res.status}`);
+    return ((await res.json()) as SampleUpstreamStats).requests;
   }
 
   /** Starts another enforcer against the same NATS, issuer and connections. */

@@ -6,28 +6,13 @@
 //             one keep-alive connection, timed from serializing the request to the parsed answer.
 // Both run sequentially on the same inputs; the answers are compared so both decide the same.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ROOT } from '../tools.mjs';
 import { pinProcess, pinned } from './machine.mjs';
 import { nowNs, round, summarize } from './stats.mjs';
 
 const REGO_DIR = join(ROOT, 'rego');
-
-/** Every .rego file under rego/ keyed by its path relative to rego/ (tests included, as uploaded). */
-function regoModules() {
-  const out = {};
-  const walk = (dir) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.rego')) out[relative(REGO_DIR, path)] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(REGO_DIR);
-  return out;
-}
 
 const CALLERS = [
   { sub: 'svc-billing', roles: ['crm-reader'], method: 'GET', path: '/customers/42' },
@@ -155,8 +140,8 @@ function opaQuery(agent, port, input) {
  * process to the proxy core for the in-process loop and OPA to another core.
  */
 export async function benchDecision({ dist, tools, layout, sizes, log }) {
-  const { testing, runtime, contracts } = dist;
-  const modules = regoModules();
+  const { testing, runtime, contracts, policies } = dist;
+  const modules = policies.examplePolicy();
   log(
     `decision: compiling rego/ (${Object.keys(modules).length} files) with opa build -t wasm ...`,
   );

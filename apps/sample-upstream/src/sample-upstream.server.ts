@@ -115,6 +115,7 @@ export class SampleUpstreamServer {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://upstream.invalid');
     const path = url.pathname;
+    const reads = method === 'GET' || method === 'HEAD';
     try {
       if (path === '/__stats' && method === 'GET') {
         const stats: SampleUpstreamStats = { requests: this.served, unauthorized: this.refused };
@@ -141,7 +142,7 @@ export class SampleUpstreamServer {
         });
       }
       if (path === '/customers' || path === '/customers/') {
-        if (method === 'GET' || method === 'HEAD') {
+        if (reads) {
           return await reply(
             res,
             200,
@@ -160,12 +161,12 @@ export class SampleUpstreamServer {
         return methodNotAllowed(res, 'GET, POST, DELETE');
       }
       if (path === '/customers/export') {
-        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+        if (!reads) return methodNotAllowed(res, 'GET');
         return await this.export(res, url, encoding);
       }
       const notes = /^\/customers\/([^/]+)\/notes$/.exec(path);
       if (notes) {
-        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+        if (!reads) return methodNotAllowed(res, 'GET');
         const customer = this.customers.get(decodeURIComponent(notes[1]));
         if (!customer) return notFound(res, 'no such customer');
         return await reply(res, 200, TEXT_TYPE, customerNote(customer), encoding);
@@ -173,11 +174,11 @@ export class SampleUpstreamServer {
       const one = /^\/customers\/([^/]+)$/.exec(path);
       if (one) return await this.customer(req, res, method, decodeURIComponent(one[1]), encoding);
       if (path === '/chunked') {
-        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+        if (!reads) return methodNotAllowed(res, 'GET');
         return await this.chunked(res, url, encoding);
       }
       if (path === '/large') {
-        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
+        if (!reads) return methodNotAllowed(res, 'GET');
         return await this.large(res, url, encoding);
       }
       return notFound(res, `no route for ${method} ${path}`);
@@ -222,24 +223,21 @@ export class SampleUpstreamServer {
     id: string,
     encoding: ContentEncoding,
   ): Promise<void> {
+    if (!['GET', 'HEAD', 'PATCH', 'DELETE'].includes(method))
+      return methodNotAllowed(res, 'GET, PATCH, DELETE');
     const customer = this.customers.get(id);
-    if (method === 'GET' || method === 'HEAD') {
-      if (!customer) return notFound(res, `no customer with id ${id}`);
-      return await reply(res, 200, JSON_TYPE, json(customer), encoding);
-    }
+    if (!customer) return notFound(res, `no customer with id ${id}`);
     if (method === 'PATCH') {
-      if (!customer) return notFound(res, `no customer with id ${id}`);
       const changes = customerFields(await readJsonObject(req), false);
       const updated = { ...customer, ...changes, id };
       this.customers.set(id, updated);
       return send(res, 200, updated);
     }
     if (method === 'DELETE') {
-      if (!customer) return notFound(res, `no customer with id ${id}`);
       this.customers.delete(id);
       return send(res, 200, { deleted: customer });
     }
-    return methodNotAllowed(res, 'GET, PATCH, DELETE');
+    return await reply(res, 200, JSON_TYPE, json(customer), encoding);
   }
 
   private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {
